@@ -1,0 +1,301 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/livesync-dev/livesync-dev/dbconn"
+	"github.com/livesync-dev/livesync-dev/schema"
+)
+
+// Options say how to bring the sandbox up.
+type Options struct {
+	// Dir is the project folder (holding .livesync).
+	Dir string
+	// PgURL attaches to an existing database instead of running one.
+	PgURL string
+	// Provision creates the LiveSync schema on an external database.
+	Provision bool
+	// NoIndexes leaves out the recommended partial indexes.
+	NoIndexes bool
+	// Names locate the LiveSync tables.
+	Names schema.Names
+	// Backend forces a backend: "", "auto", "external", "compose",
+	// "native" or "embedded".
+	Backend string
+	// PostgresPort asks for a fixed port (0: any free port).
+	PostgresPort int
+	// Docker is the docker CLI ("docker" when empty).
+	Docker string
+	// Progress receives human progress lines (never stdout under --json).
+	Progress io.Writer
+	// LockWait bounds the wait for another command's lock (default 2m).
+	LockWait time.Duration
+}
+
+func (o *Options) progress() io.Writer {
+	if o.Progress == nil {
+		return io.Discard
+	}
+	return o.Progress
+}
+
+// ErrNoBackend says no Postgres backend could run.
+var ErrNoBackend = errors.New("no Postgres backend available")
+
+// Up brings the sandbox's Postgres up (or finds it healthy), provisions it,
+// records it in .livesync/sandbox.json and returns the state.
+func Up(ctx context.Context, opts Options) (*State, error) {
+	if opts.Dir == "" {
+		opts.Dir = "."
+	}
+	dir, err := absDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	wait := opts.LockWait
+	if wait == 0 {
+		wait = 2 * time.Minute
+	}
+	lock, err := AcquireLock(ctx, dir, "sandbox up", wait, opts.progress())
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+
+	prev, err := Load(dir)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	st := &State{Version: 1, dir: dir}
+	if prev != nil {
+		st = prev
+	}
+	warn := func(format string, args ...any) {
+		fmt.Fprintf(opts.progress(), "warning: "+format+"\n", args...)
+	}
+	backend, err := chooseBackend(ctx, dir, opts, prev)
+	if err != nil {
+		return nil, err
+	}
+	preferred := 0
+	if prev != nil && prev.Postgres.Backend == backend.name() {
+		preferred = portOf(prev.Postgres.URL)
+	}
+	wasRunning := backend.running(ctx)
+	ep, err := backend.up(ctx, preferred, warn)
+	if err != nil {
+		return nil, err
+	}
+	if !wasRunning && prev != nil && prev.Postgres.Running {
+		fmt.Fprintf(opts.progress(), "postgres: the recorded server was not running; restarted it on the same data\n")
+	}
+	if backend.name() != "external" || opts.Provision {
+		if err := provision(ctx, ep, backend.name() != "external", opts); err != nil {
+			return nil, err
+		}
+	}
+	st.Postgres = PostgresState{URL: ep.url, Backend: backend.name(), Running: true, DataDir: ep.dataDir}
+	if !st.Mongo.Available && st.Mongo.Reason == "" {
+		st.Mongo = MongoState{Available: false, Reason: mongoReason(ctx, opts)}
+	}
+	if err := st.Save(); err != nil {
+		return nil, err
+	}
+	return st.clone(), nil
+}
+
+func absDir(d string) (string, error) {
+	abs, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	if d != "." {
+		if strings.HasPrefix(d, "/") {
+			abs = d
+		} else {
+			abs = abs + "/" + d
+		}
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return "", fmt.Errorf("project folder %s: %w", abs, err)
+	}
+	if !st.IsDir() {
+		return "", fmt.Errorf("project folder %s is not a directory", abs)
+	}
+	return abs, nil
+}
+
+// chooseBackend picks the recorded backend for an existing sandbox, else the
+// first that works, saying why it skipped the others.
+func chooseBackend(ctx context.Context, dir string, opts Options, prev *State) (pgBackend, error) {
+	out := opts.progress()
+	want := opts.Backend
+	if opts.PgURL != "" {
+		want = "external"
+	}
+	if want == "" || want == "auto" {
+		if prev != nil && prev.Postgres.Backend != "" && prev.Postgres.Backend != "external" {
+			want = prev.Postgres.Backend
+		}
+	}
+	all := []pgBackend{
+		&externalBackend{url: opts.PgURL},
+		newComposeBackend(dir, opts),
+		newNativeBackend(ctx, dir, opts.PostgresPort),
+		newEmbeddedBackend(dir, opts),
+	}
+	var tried []string
+	for _, b := range all {
+		if want != "" && want != "auto" && b.name() != want {
+			continue
+		}
+		if b.name() == "external" && opts.PgURL == "" {
+			tried = append(tried, "external: no --pg-url given")
+			continue
+		}
+		ok, why := b.available(ctx)
+		if ok {
+			for _, t := range tried {
+				fmt.Fprintf(out, "postgres: skipped %s\n", t)
+			}
+			fmt.Fprintf(out, "postgres: using the %s backend\n", b.name())
+			return b, nil
+		}
+		tried = append(tried, b.name()+": "+why)
+	}
+	if want != "" && want != "auto" && len(tried) == 0 {
+		return nil, fmt.Errorf("unknown Postgres backend %q: use auto, external, compose, native or embedded", want)
+	}
+	return nil, fmt.Errorf("%w; tried:\n  %s\nto fix: install PostgreSQL server binaries (e.g. `apt-get install postgresql` or `brew install postgresql@16`), start a Docker engine, or pass --pg-url for an existing database", ErrNoBackend, strings.Join(tried, "\n  "))
+}
+
+// provision creates the sandbox database (on backends we run) and the
+// LiveSync schema.
+func provision(ctx context.Context, ep pgEndpoint, createDB bool, opts Options) error {
+	target := ep.adminURL
+	if createDB {
+		conn, err := dbconn.Connect(ctx, ep.adminURL, "livesync-dev sandbox")
+		if err != nil {
+			return err
+		}
+		var exists bool
+		err = conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", Database).Scan(&exists)
+		if err == nil && !exists {
+			_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{Database}.Sanitize())
+		}
+		conn.Close(ctx)
+		if err != nil {
+			return fmt.Errorf("creating database %s: %w", Database, err)
+		}
+		target = replaceDB(ep.adminURL, Database)
+	}
+	conn, err := dbconn.Connect(ctx, target, "livesync-dev sandbox")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	return schema.Provision(ctx, conn, schema.ProvisionParams{Names: opts.Names, RolePassword: RolePassword, NoIndexes: opts.NoIndexes})
+}
+
+func replaceDB(raw, db string) string {
+	i := strings.Index(raw, "/postgres?")
+	if i < 0 {
+		return raw
+	}
+	return raw[:i] + "/" + db + raw[i+len("/postgres"):]
+}
+
+// Status loads the sandbox found from dir and checks liveness by connecting,
+// not by trusting the file.
+func Status(ctx context.Context, dir string) (*State, error) {
+	st, err := LoadFrom(dir)
+	if err != nil {
+		return nil, err
+	}
+	st.Postgres.Running = pgAlive(ctx, st.Postgres.URL)
+	if st.Ably != nil {
+		st.Ably.Running = ablyAlive(ctx, st.Ably)
+	}
+	return st.clone(), nil
+}
+
+func pgAlive(ctx context.Context, url string) bool {
+	if url == "" {
+		return false
+	}
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	conn, err := dbconn.Connect(cctx, url, "livesync-dev status")
+	if err != nil {
+		return false
+	}
+	conn.Close(ctx)
+	return true
+}
+
+// DownOptions say how to bring the sandbox down.
+type DownOptions struct {
+	// Dir is where to look for the sandbox (then its parents).
+	Dir string
+	// Purge deletes the data and the state file too.
+	Purge bool
+	// Progress receives human progress lines.
+	Progress io.Writer
+}
+
+// Down stops everything the sandbox started (never an external database)
+// and, with Purge, deletes its data.
+func Down(ctx context.Context, opts DownOptions) (*State, error) {
+	if opts.Dir == "" {
+		opts.Dir = "."
+	}
+	st, err := LoadFrom(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	out := opts.Progress
+	if out == nil {
+		out = io.Discard
+	}
+	lock, err := AcquireLock(ctx, st.dir, "sandbox down", 2*time.Minute, out)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	if err := stopAbly(ctx, st, out); err != nil {
+		return nil, err
+	}
+	var b pgBackend
+	switch st.Postgres.Backend {
+	case "native":
+		b = newNativeBackend(ctx, st.dir, 0)
+	case "compose":
+		b = newComposeBackend(st.dir, Options{})
+	case "embedded":
+		b = newEmbeddedBackend(st.dir, Options{})
+	default:
+		b = &externalBackend{url: st.Postgres.URL}
+	}
+	if err := b.down(ctx, opts.Purge); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "postgres (%s): stopped\n", b.name())
+	st.Postgres.Running = false
+	if opts.Purge {
+		fmt.Fprintf(out, "sandbox data deleted\n")
+		if err := st.Remove(); err != nil {
+			return nil, err
+		}
+		return st.clone(), nil
+	}
+	return st.clone(), st.Save()
+}
