@@ -54,6 +54,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &ExitError{Code: 2, Err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
+	addConfigFlag(root)
 	for _, add := range commands {
 		root.AddCommand(add())
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -44,29 +43,32 @@ func (f *sandboxFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.pgURL, "pg-url", "", "attach to an existing Postgres instead of running one")
 	cmd.Flags().BoolVar(&f.provision, "provision", false, "with --pg-url: create the LiveSync tables, trigger and grants there")
 	cmd.Flags().BoolVar(&f.noIndexes, "no-indexes", false, "leave out the recommended partial indexes (a bare production schema)")
-	cmd.Flags().StringVar(&f.backend, "backend", "auto", "Postgres backend: auto, compose, native or embedded")
+	cmd.Flags().StringVar(&f.backend, "backend", "auto", "Postgres backend: auto, external, compose, native or embedded")
 	cmd.Flags().IntVar(&f.pgPort, "pg-port", 0, "fixed Postgres port on 127.0.0.1 (0: a free port)")
 }
 
-func (f *sandboxFlags) options(stderr io.Writer) (sandbox.Options, error) {
+func (f *sandboxFlags) options(cmd *cobra.Command) (sandbox.Options, error) {
 	if f.provision && f.pgURL == "" {
 		return sandbox.Options{}, usageError("--provision needs --pg-url: the sandbox's own database is always provisioned")
 	}
-	switch f.backend {
-	case "auto", "compose", "native", "embedded":
-	case "external":
-		if f.pgURL == "" {
-			return sandbox.Options{}, usageError("--backend external needs --pg-url")
-		}
-	default:
-		return sandbox.Options{}, usageError("unknown --backend %q: use auto, compose, native or embedded", f.backend)
+	overrides := map[string]string{}
+	changed(cmd, overrides, "pg-url", "postgres.url")
+	changed(cmd, overrides, "backend", "sandbox.backend")
+	changed(cmd, overrides, "pg-port", "sandbox.postgresPort")
+	if f.noIndexes {
+		overrides["sandbox.indexes"] = "false"
 	}
-	if f.pgPort < 0 || f.pgPort > 65535 {
-		return sandbox.Options{}, usageError("--pg-port %d is out of range: use 1-65535, or 0 for a free port", f.pgPort)
+	cfg, err := loadConfig(cmd, overrides)
+	if err != nil {
+		return sandbox.Options{}, err
+	}
+	if cfg.Sandbox.Backend == "external" && cfg.Postgres.URL == "" {
+		return sandbox.Options{}, usageError("the external backend needs a database: pass --pg-url or set postgres.url")
 	}
 	return sandbox.Options{
-		Dir: ".", PgURL: f.pgURL, Provision: f.provision, NoIndexes: f.noIndexes,
-		Backend: f.backend, PostgresPort: f.pgPort, Progress: stderr,
+		Dir: ".", PgURL: cfg.Postgres.URL, Provision: f.provision, NoIndexes: !cfg.Sandbox.Indexes,
+		Names: names(cfg), Backend: cfg.Sandbox.Backend, PostgresPort: cfg.Sandbox.PostgresPort,
+		Progress: cmd.ErrOrStderr(),
 	}, nil
 }
 
@@ -80,7 +82,7 @@ func newSandboxUpCommand() *cobra.Command {
 			"It never starts a connector.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts, err := f.options(cmd.ErrOrStderr())
+			opts, err := f.options(cmd)
 			if err != nil {
 				return err
 			}

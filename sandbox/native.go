@@ -29,7 +29,7 @@ type nativeBackend struct {
 
 func newNativeBackend(ctx context.Context, project string, fixedPort int) *nativeBackend {
 	b := &nativeBackend{project: project, fixed: fixedPort}
-	b.bin, b.binErr = pgcluster.FindBinaries(ctx)
+	b.bin, b.binErr = findBinaries(ctx)
 	if b.binErr != nil {
 		return b
 	}
