@@ -68,6 +68,7 @@ func (f *sandboxFlags) options(cmd *cobra.Command) (sandbox.Options, error) {
 	return sandbox.Options{
 		Dir: ".", PgURL: cfg.Postgres.URL, Provision: f.provision, NoIndexes: !cfg.Sandbox.Indexes,
 		Names: names(cfg), Backend: cfg.Sandbox.Backend, PostgresPort: cfg.Sandbox.PostgresPort,
+		PostgresVersion: cfg.Sandbox.PostgresVersion, EmbeddedRepository: cfg.Sandbox.EmbeddedRepository,
 		Progress: cmd.ErrOrStderr(),
 	}, nil
 }

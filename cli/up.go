@@ -53,6 +53,7 @@ func runUp(ctx context.Context, cmd *cobra.Command, f upFlags) error {
 	st, err := sandbox.Up(ctx, sandbox.Options{
 		Dir: ".", PgURL: cfg.Postgres.URL, NoIndexes: !cfg.Sandbox.Indexes, Names: names(cfg),
 		Backend: cfg.Sandbox.Backend, PostgresPort: cfg.Sandbox.PostgresPort, Progress: errw,
+		PostgresVersion: cfg.Sandbox.PostgresVersion, EmbeddedRepository: cfg.Sandbox.EmbeddedRepository,
 	})
 	if err != nil {
 		return err

@@ -122,6 +122,9 @@ type Sandbox struct {
 	PostgresPort int `yaml:"postgresPort" min:"0" max:"65535" doc:"Local Postgres port; 0 = a free port."`
 	// PostgresVersion is the major version for the compose and embedded backends.
 	PostgresVersion string `yaml:"postgresVersion" doc:"Postgres major version for the compose and embedded backends."`
+	// EmbeddedRepository is the Maven repository embedded-postgres downloads
+	// its server binaries from.
+	EmbeddedRepository string `yaml:"embeddedRepository" doc:"Maven repository the embedded backend downloads Postgres binaries (zonky jars) from; point it at a mirror when offline."`
 	// Indexes creates the dashboard's partial indexes on the outbox.
 	Indexes bool `yaml:"indexes" doc:"Create the partial indexes that keep dashboard queries fast on large outboxes."`
 }
@@ -202,9 +205,10 @@ func Default() Config {
 			Nodes:            1,
 		},
 		Sandbox: Sandbox{
-			Backend:         "auto",
-			PostgresVersion: "16",
-			Indexes:         true,
+			Backend:            "auto",
+			PostgresVersion:    "16",
+			EmbeddedRepository: "https://repo1.maven.org/maven2",
+			Indexes:            true,
 		},
 		Ably: Ably{
 			Local: AblyLocal{

@@ -116,7 +116,9 @@ func TestFixedPortInUse(t *testing.T) {
 func TestNoBackendSaysWhatWasTried(t *testing.T) {
 	// Not parallel: replaces the binary finder.
 	old := findBinaries
-	findBinaries = func(context.Context) (pgcluster.Binaries, error) { return pgcluster.Binaries{}, pgcluster.ErrNoBinaries }
+	findBinaries = func(context.Context) (pgcluster.Binaries, error) {
+		return pgcluster.Binaries{}, pgcluster.ErrNoBinaries
+	}
 	defer func() { findBinaries = old }()
 	_, err, _ := upErr(t, Options{Dir: t.TempDir(), Docker: "/nonexistent/docker"})
 	if !errors.Is(err, ErrNoBackend) {

@@ -64,8 +64,12 @@ func (b *nativeBackend) running(ctx context.Context) bool {
 }
 
 // runningPort reads the port of a running server from postmaster.pid.
-func (b *nativeBackend) runningPort() int {
-	data, err := os.ReadFile(filepath.Join(b.cluster.DataDir(), "postmaster.pid"))
+func (b *nativeBackend) runningPort() int { return portFromPidFile(b.cluster.DataDir()) }
+
+// portFromPidFile reads the port (fourth line) of a data directory's
+// postmaster.pid.
+func portFromPidFile(dataDir string) int {
+	data, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
 	if err != nil {
 		return 0
 	}

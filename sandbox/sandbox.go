@@ -32,6 +32,10 @@ type Options struct {
 	Backend string
 	// PostgresPort asks for a fixed port (0: any free port).
 	PostgresPort int
+	// PostgresVersion is the major version for compose and embedded.
+	PostgresVersion string
+	// EmbeddedRepository is where embedded-postgres downloads binaries.
+	EmbeddedRepository string
 	// Docker is the docker CLI ("docker" when empty).
 	Docker string
 	// Progress receives human progress lines (never stdout under --json).
