@@ -1,13 +1,30 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
+
+	"github.com/livesync-dev/livesync-dev/ablylocal/auth"
+	"github.com/livesync-dev/livesync-dev/pgcluster"
 )
+
+// AblyLogFile is the background endpoint's log inside .livesync.
+const AblyLogFile = "ably.log"
+
+// RealAblyHost is recorded for real Ably (the SDKs' default endpoint).
+const RealAblyHost = "rest.ably.io"
 
 // ablyAlive asks the endpoint for /time.
 func ablyAlive(ctx context.Context, a *AblyState) bool {
@@ -17,7 +34,8 @@ func ablyAlive(ctx context.Context, a *AblyState) bool {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(cctx, http.MethodGet, scheme+"://"+a.Host+":"+strconv.Itoa(a.Port)+"/time", nil)
+	u := scheme + "://" + net.JoinHostPort(a.Host, strconv.Itoa(a.Port)) + "/time"
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, u, nil)
 	if err != nil {
 		return false
 	}
@@ -29,16 +47,188 @@ func ablyAlive(ctx context.Context, a *AblyState) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// stopAbly stops a background endpoint the sandbox started (filled in by
-// the local-endpoint integration).
-func stopAbly(ctx context.Context, st *State, out io.Writer) error {
-	if st.Ably == nil || !st.Ably.Local || st.Ably.PID == 0 {
+// ensureAbly records real Ably, finds the background endpoint healthy, or
+// (re)starts it as a detached `livesync-dev ably serve` process: in its own
+// session, stdin from /dev/null and output to .livesync/ably.log, so that
+// `$(livesync-dev sandbox up --json)` returns. It returns once /time answers.
+func ensureAbly(ctx context.Context, st *State, opts Options, warn func(string, ...any)) error {
+	if opts.AblyKey != "" {
+		src := opts.AblyKeySource
+		if src == "" {
+			src = "flag:--ably-key"
+		}
+		st.Ably = &AblyState{Host: RealAblyHost, Port: 443, TLS: true, KeySource: src, Local: false}
 		return nil
 	}
-	fmt.Fprintf(out, "ably endpoint: stopping pid %d\n", st.Ably.PID)
+	if opts.Executable == "" {
+		return nil // no binary to run (library use): leave the endpoint alone
+	}
+	prev := st.Ably
+	if prev != nil && prev.Local && ablyAlive(ctx, prev) {
+		prev.Running = true
+		return nil
+	}
+	key := ""
+	port := 0
+	host := "127.0.0.1"
+	if prev != nil && prev.Local {
+		key, port, host = prev.Key, prev.Port, prev.Host
+	}
+	if key == "" {
+		key = auth.GenerateKey().String()
+	}
+	if opts.AblyAddr != "" {
+		h, p, err := net.SplitHostPort(opts.AblyAddr)
+		if err != nil {
+			return fmt.Errorf("ably.local.addr %q: %v (want HOST:PORT, e.g. 127.0.0.1:0)", opts.AblyAddr, err)
+		}
+		host = h
+		if n, _ := strconv.Atoi(p); n != 0 {
+			port = n
+		}
+	}
+	if port != 0 && !pgcluster.PortFree(port) {
+		if prev == nil || prev.Port != port {
+			return fmt.Errorf("the Ably endpoint's port %d is already in use: free it or set ably.local.addr to port 0", port)
+		}
+		p, err := pgcluster.FreePort()
+		if err != nil {
+			return err
+		}
+		warn("port %d is no longer free; the Ably endpoint now listens on %d (update client options you copied)", port, p)
+		port = p
+	}
+	if port == 0 {
+		p, err := pgcluster.FreePort()
+		if err != nil {
+			return err
+		}
+		port = p
+	}
+	pid, err := spawnAbly(ctx, st.dir, opts, host, port, key)
+	if err != nil {
+		return err
+	}
+	st.Ably = &AblyState{Host: host, Port: port, TLS: false, Key: key, Local: true, Running: true, PID: pid}
 	return nil
 }
 
-func mongoReason(ctx context.Context, opts Options) string {
-	return "MongoDB support is not built yet: no --mongo-url handling, compose or native mongod backend"
+// spawnAbly starts the detached endpoint and waits until /time answers.
+func spawnAbly(ctx context.Context, dir string, opts Options, host string, port int, key string) (int, error) {
+	d, err := ensureDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	logPath := filepath.Join(d, AblyLogFile)
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer logf.Close()
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return 0, err
+	}
+	defer devnull.Close()
+	args := append([]string{"ably", "serve", "--addr", net.JoinHostPort(host, strconv.Itoa(port)), "--key", key}, opts.AblyArgs...)
+	cmd := exec.Command(opts.Executable, args...)
+	cmd.Dir = dir
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("starting the Ably endpoint (%s ably serve): %w", opts.Executable, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	a := &AblyState{Host: host, Port: port}
+	deadline := time.Now().Add(30 * time.Second)
+	for !ablyAlive(ctx, a) {
+		select {
+		case err := <-exited:
+			return 0, fmt.Errorf("the Ably endpoint exited during start-up (%v); its log %s says:\n%s", err, logPath, tail(logPath, 8))
+		case <-ctx.Done():
+			_ = cmd.Process.Kill()
+			return 0, ctx.Err()
+		case <-time.After(50 * time.Millisecond): // no readiness event: poll /time
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			return 0, fmt.Errorf("the Ably endpoint did not answer /time within 30s; see %s", logPath)
+		}
+	}
+	return cmd.Process.Pid, nil
+}
+
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// ownsAblyProcess checks that pid is still our endpoint on port (pids are
+// reused): its command line must be `... ably serve --addr HOST:PORT ...`.
+func ownsAblyProcess(pid, port int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	if err != nil {
+		return false
+	}
+	args := bytes.Split(bytes.TrimRight(b, "\x00"), []byte{0})
+	var sawServe bool
+	for i, a := range args {
+		if string(a) == "serve" && i > 0 && string(args[i-1]) == "ably" {
+			sawServe = true
+		}
+		if sawServe && string(a) == "--addr" && i+1 < len(args) && strings.HasSuffix(string(args[i+1]), ":"+strconv.Itoa(port)) {
+			return true
+		}
+	}
+	return false
+}
+
+// stopAbly stops the background endpoint the sandbox started, after checking
+// the recorded pid is still that endpoint.
+func stopAbly(ctx context.Context, st *State, out io.Writer) error {
+	a := st.Ably
+	if a == nil || !a.Local || a.PID == 0 {
+		return nil
+	}
+	if !ownsAblyProcess(a.PID, a.Port) {
+		fmt.Fprintf(out, "ably endpoint: pid %d is no longer our endpoint; nothing to stop\n", a.PID)
+		a.PID, a.Running = 0, false
+		return nil
+	}
+	if err := syscall.Kill(a.PID, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("stopping the Ably endpoint (pid %d): %w", a.PID, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for ownsAblyProcess(a.PID, a.Port) && !zombie(a.PID) {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(a.PID, syscall.SIGKILL)
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond): // another process's exit has no event here
+		}
+	}
+	fmt.Fprintf(out, "ably endpoint: stopped (pid %d)\n", a.PID)
+	a.PID, a.Running = 0, false
+	return nil
+}
+
+func zombie(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] == 'Z'
 }

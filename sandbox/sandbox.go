@@ -36,6 +36,19 @@ type Options struct {
 	PostgresVersion string
 	// EmbeddedRepository is where embedded-postgres downloads binaries.
 	EmbeddedRepository string
+	// Executable is the livesync-dev binary that runs the background Ably
+	// endpoint (`ably serve`); empty starts no endpoint (library use and
+	// tests that need none).
+	Executable string
+	// AblyKey is a real Ably key: record real Ably instead of a local
+	// endpoint. It is never written to disk.
+	AblyKey string
+	// AblyKeySource says where AblyKey came from, e.g. "env:ABLY_API_KEY".
+	AblyKeySource string
+	// AblyAddr is the local endpoint's listen address (port 0: free port).
+	AblyAddr string
+	// AblyArgs are extra `ably serve` arguments (e.g. --limits ably).
+	AblyArgs []string
 	// Docker is the docker CLI ("docker" when empty).
 	Docker string
 	// Progress receives human progress lines (never stdout under --json).
@@ -107,6 +120,9 @@ func Up(ctx context.Context, opts Options) (*State, error) {
 		}
 	}
 	st.Postgres = PostgresState{URL: ep.url, Backend: backend.name(), Running: true, DataDir: ep.dataDir}
+	if err := ensureAbly(ctx, st, opts, warn); err != nil {
+		return nil, err
+	}
 	if !st.Mongo.Available && st.Mongo.Reason == "" {
 		st.Mongo = MongoState{Available: false, Reason: mongoReason(ctx, opts)}
 	}
