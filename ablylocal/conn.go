@@ -1,0 +1,330 @@
+package ablylocal
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/livesync-dev/livesync-dev/ablylocal/auth"
+)
+
+// writeTimeout bounds one WebSocket write; a client that does not read for
+// this long is dropped.
+const writeTimeout = 30 * time.Second
+
+// conn is one realtime connection.
+type conn struct {
+	s      *Server
+	ws     *websocket.Conn
+	id     string
+	key    string
+	format format
+	echo   bool
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// identity (replaced by in-band AUTH); guarded by mu
+	mu       sync.Mutex
+	ident    auth.Identity
+	clientID string // effective identity: "", "*" or concrete
+	expiry   *time.Timer
+	attached map[string]int64 // channel → effective modes
+	entered  map[string]bool  // channels where this connection entered presence
+
+	lastSerial int64 // highest msgSerial handled; reader goroutine only
+	rate       rateWindow
+
+	// outbound queue
+	qmu       sync.Mutex
+	queue     [][]byte
+	queued    int
+	maxQueued int
+	dying     *errorInfo // set once the connection is being closed
+	wake      chan struct{}
+	closeOnce sync.Once
+	lastWrite atomic.Int64
+}
+
+// serveRealtime upgrades a request on "/" and runs the connection.
+func (s *Server) serveRealtime(w http.ResponseWriter, r *http.Request) {
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled})
+	if err != nil {
+		s.log.Debug("ablylocal: websocket upgrade failed", "err", err)
+		return
+	}
+	ws.SetReadLimit(readLimit)
+	q := r.URL.Query()
+	f := formatMsgpack
+	if strings.EqualFold(q.Get("format"), "json") {
+		f = formatJSON
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = ws.Close(websocket.StatusGoingAway, "server closing")
+		return
+	}
+	s.connWG.Add(1)
+	s.mu.Unlock()
+	defer s.connWG.Done()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &conn{s: s, ws: ws, format: f, echo: q.Get("echo") != "false", ctx: ctx, cancel: cancel,
+		attached: map[string]int64{}, lastSerial: -1, wake: make(chan struct{}, 1)}
+	c.lastWrite.Store(time.Now().UnixNano())
+	ident, clientID, aerr := s.authenticateConnect(q)
+	if aerr != nil {
+		s.log.Info("ablylocal: connection refused", "code", aerr.Code, "reason", aerr.Message)
+		b, _ := marshal(f, &outFrame{Action: actError, Error: aerr})
+		wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = ws.Write(wctx, c.msgType(), b)
+		wcancel()
+		_ = ws.Close(websocket.StatusNormalClosure, "")
+		cancel()
+		return
+	}
+	c.ident, c.clientID = ident, clientID
+	c.id = randomID(8)
+	c.key = c.id + "!" + randomID(8)
+	writerDone := make(chan struct{})
+	go func() { defer close(writerDone); c.writeLoop() }()
+	s.mu.Lock()
+	closing := s.closed
+	if !closing {
+		s.conns[c] = struct{}{}
+	}
+	s.mu.Unlock()
+	if closing { // Close ran while this connection was authenticating
+		c.close(newErr(80003, 503, "the local Ably endpoint is shutting down; reconnect later"))
+		<-writerDone
+		return
+	}
+
+	connected := &outFrame{Action: actConnected, ConnectionID: c.id, ConnectionKey: c.key,
+		ConnectionDetails: c.details(), Timestamp: s.nowMs()}
+	if prev := firstNonEmpty(q.Get("resume"), q.Get("recover")); prev != "" {
+		if i := strings.IndexByte(prev, '!'); i <= 0 || i == len(prev)-1 {
+			connected.Error = newErr(80018, 400, "Unable to recover connection: invalid or unrecognised connection key")
+		} else {
+			connected.Error = newErr(80008, 400, "Unable to recover connection: connection expired")
+		}
+	}
+	c.send(connected)
+	c.armExpiry()
+	s.log.Debug("ablylocal: connected", "conn", c.id, "format", f.String(), "clientId", clientID)
+	c.readLoop()
+	c.close(nil)
+	<-writerDone
+}
+
+// firstNonEmpty returns the first non-empty string.
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// details builds CONNECTED.connectionDetails for the current identity.
+func (c *conn) details() *connDetails {
+	c.mu.Lock()
+	cid := c.clientID
+	c.mu.Unlock()
+	d := &connDetails{ConnectionKey: c.key, MaxMessageSize: maxMessageSize, MaxFrameSize: maxFrameSize,
+		MaxInboundRate: maxInboundRate, ConnectionStateTTL: connectionStateTTL,
+		MaxIdleInterval: c.s.opts.MaxIdleInterval.Milliseconds(), ServerID: c.s.serverID}
+	if cid != "" {
+		d.ClientID = strp(cid)
+	}
+	return d
+}
+
+// msgType is the WebSocket frame type of the connection's format.
+func (c *conn) msgType() websocket.MessageType {
+	if c.format == formatJSON {
+		return websocket.MessageText
+	}
+	return websocket.MessageBinary
+}
+
+// send encodes a frame in the connection's format and queues it.
+func (c *conn) send(f *outFrame) {
+	b, err := encodeFrame(c.format, f)
+	if err != nil {
+		c.s.log.Warn("ablylocal: cannot encode frame", "action", f.Action, "err", err)
+		return
+	}
+	c.enqueue(b)
+}
+
+// enqueue queues an encoded frame. A connection whose queue would exceed
+// MaxQueuedBytes is a slow consumer: its queue is dropped and it is
+// disconnected with error 80020.
+func (c *conn) enqueue(b []byte) {
+	c.qmu.Lock()
+	if c.dying != nil {
+		c.qmu.Unlock()
+		return
+	}
+	if c.queued+len(b) > c.s.opts.MaxQueuedBytes {
+		queued := c.queued
+		c.qmu.Unlock()
+		c.s.log.Warn("ablylocal: disconnecting slow subscriber", "conn", c.id, "queued", queued)
+		// asynchronously: the caller may hold a channel lock that close needs
+		go c.close(newErr(80020, 400, "client is not reading fast enough: outbound backlog exceeded; reconnect and catch up from history"))
+		return
+	}
+	c.queue = append(c.queue, b)
+	c.queued += len(b)
+	if c.queued > c.maxQueued {
+		c.maxQueued = c.queued
+	}
+	c.qmu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close ends the connection. With a reason, pending frames are dropped and
+// DISCONNECTED with that error is the last frame sent.
+func (c *conn) close(reason *errorInfo) {
+	c.closeOnce.Do(func() {
+		c.qmu.Lock()
+		if reason != nil {
+			c.queue, c.queued = nil, 0
+			b, _ := marshal(c.format, &outFrame{Action: actDisconnected, Error: reason})
+			c.queue = append(c.queue, b)
+			c.dying = reason
+		} else {
+			c.dying = &errorInfo{}
+		}
+		c.qmu.Unlock()
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+		c.s.detachAll(c)
+		c.s.mu.Lock()
+		delete(c.s.conns, c)
+		hook := c.s.onConnClosed
+		c.s.mu.Unlock()
+		c.mu.Lock()
+		if c.expiry != nil {
+			c.expiry.Stop()
+		}
+		c.mu.Unlock()
+		if hook != nil {
+			hook(c, reason)
+		}
+	})
+}
+
+// shutdown is Close's per-connection step: DISCONNECTED, then close.
+func (c *conn) shutdown(reason *errorInfo) { c.close(reason) }
+
+// writeLoop writes queued frames in order and sends a HEARTBEAT whenever
+// the connection has been quiet for 2/3 of maxIdleInterval.
+func (c *conn) writeLoop() {
+	defer c.cancel()
+	idle := c.s.opts.MaxIdleInterval * 2 / 3
+	timer := time.NewTimer(idle)
+	defer timer.Stop()
+	for {
+		c.qmu.Lock()
+		frames := c.queue
+		c.queue, c.queued = nil, 0
+		dying := c.dying
+		c.qmu.Unlock()
+		for _, b := range frames {
+			if !c.write(b) {
+				_ = c.ws.CloseNow()
+				return
+			}
+		}
+		if dying != nil {
+			if dying.Code != 0 {
+				// DISCONNECTED was the last frame: the client reconnects, no
+				// need to wait for a close handshake
+				_ = c.ws.CloseNow()
+			} else {
+				_ = c.ws.Close(websocket.StatusNormalClosure, "")
+			}
+			return
+		}
+		if len(frames) > 0 {
+			continue
+		}
+		timer.Reset(idle - time.Duration(time.Now().UnixNano()-c.lastWrite.Load()))
+		select {
+		case <-c.wake:
+		case <-c.ctx.Done():
+			_ = c.ws.CloseNow()
+			return
+		case <-timer.C:
+			if time.Duration(time.Now().UnixNano()-c.lastWrite.Load()) >= idle {
+				b, _ := marshal(c.format, &outFrame{Action: actHeartbeat})
+				if !c.write(b) {
+					_ = c.ws.CloseNow()
+					return
+				}
+				c.s.mu.Lock()
+				hook := c.s.onHeartbeat
+				c.s.mu.Unlock()
+				if hook != nil {
+					hook(c)
+				}
+			}
+		}
+	}
+}
+
+// write sends one frame with a timeout; false means the connection is gone.
+func (c *conn) write(b []byte) bool {
+	ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
+	defer cancel()
+	if err := c.ws.Write(ctx, c.msgType(), b); err != nil {
+		c.s.log.Debug("ablylocal: write failed", "conn", c.id, "err", err)
+		return false
+	}
+	c.lastWrite.Store(time.Now().UnixNano())
+	return true
+}
+
+// readLoop reads and handles inbound frames until the connection ends.
+func (c *conn) readLoop() {
+	for {
+		typ, b, err := c.ws.Read(c.ctx)
+		if err != nil {
+			var ce websocket.CloseError
+			if errors.As(err, &ce) && ce.Code == websocket.StatusMessageTooBig {
+				c.s.log.Info("ablylocal: frame over the read limit", "conn", c.id)
+			}
+			return
+		}
+		_ = typ // both frame types are decoded with the negotiated format
+		f, derr := decodeFrame(c.format, b)
+		if derr != nil {
+			c.fatal(newErr(40000, 400, "malformed protocol message ("+c.format.String()+"): "+derr.Error()))
+			return
+		}
+		if !c.handle(f, len(b)) {
+			return
+		}
+	}
+}
+
+// fatal sends a connection-level ERROR and closes the connection.
+func (c *conn) fatal(e *errorInfo) {
+	c.s.log.Info("ablylocal: closing connection after error", "conn", c.id, "code", e.Code, "reason", e.Message)
+	c.send(&outFrame{Action: actError, Error: e})
+	c.close(nil)
+}

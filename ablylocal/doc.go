@@ -1,0 +1,72 @@
+// Package ablylocal is a local Ably-compatible endpoint: the realtime
+// WebSocket protocol at "/" and the REST API beside it on one port, with
+// API-key and token auth, capabilities, in-memory history and idempotent
+// publishing. Unmodified ably-go v1.3.0 and ably-js 2.x clients connect with
+// only host, port and TLS overrides (see ClientOptions), over msgpack or JSON.
+//
+// Start a server in-process with Start and stop it with Close, which sends
+// DISCONNECTED to every connection first so SDKs reconnect rather than fail.
+// The `livesync-dev ably serve` command wraps the same API.
+//
+// The protocol subset and its pitfalls are described in
+// docs/ably-protocol-spec.md; its §9 checklist and §11 additions are
+// implemented here, as is presence: enter, update and leave broadcast to
+// presence subscribers (the sender included), SYNC of the current members on
+// attach, a server-generated LEAVE when a member's connection closes or
+// detaches, and GET /channels/{name}/presence. Presence history is not kept
+// (GET .../presence/history returns an empty list).
+//
+// # Conformance table
+//
+// Every MUST item × {ably-go, ably-js} × {msgpack, JSON} → the tests that
+// cover it. Go tests run each case once per format as subtests "/msgpack"
+// and "/json" (TestDataCanonicalisation crosses both formats in one test).
+// The ably-js column names items of the conformance script in
+// conformance/ablyjs, which runs each as js:msgpack:<item> and
+// js:json:<item>; "to add:" marks items the script does not have yet.
+//
+//	MUST item (§9/§11)         ably-go tests (msgpack + JSON)                          ably-js items (js:{msgpack,json}:…)
+//	1  WS at /, any Origin,    TestConnectAttachPublishDeliver, TestRawFailedResumeAndOrigin, connect, roundtrip-crossformat
+//	   str vs bin              TestRawStrAndBinKeptApart
+//	2  auth errors in WS       TestRawAuthFailuresInsideWebSocket, TestTokenExpiryAndInbandAuth wrong-secret
+//	3  CONNECTED details       TestRawConnectedFrame, TestConnectAttachPublishDeliver          connect
+//	4  action always, nulls    TestRawAckRules, TestRawMalformedInput                          roundtrip (ably-js sends nulls)
+//	5  heartbeats              TestIdleConnectionKeptAliveByHeartbeats, TestRawAckRules (ping) ping; to add: idle-heartbeat
+//	6  attach/detach/close     TestConnectAttachPublishDeliver, TestRawAttachErrorsKeepConnection roundtrip; to add: detach-close
+//	7  publish w/o attach, ACK TestPublishWithoutAttachAndNack, TestRawAckRules               roundtrip, rest-publish
+//	8  NACK                    TestPublishWithoutAttachAndNack, TestRawMalformedInput         bad-channel-name, message-too-large
+//	9  delivery fields, echo   TestConnectAttachPublishDeliver, TestEchoFalse                  roundtrip, echo-false
+//	10 data encoding, 40009    TestDataCanonicalisation, TestRawStrAndBinKeptApart,           roundtrip, roundtrip-crossformat,
+//	                           TestRawMalformedInput                                           message-too-large
+//	11 REST, Link paging       TestRESTTimePublishHistory, TestRESTCORSAndEnvelope,          rest-publish, rest-history-paginated,
+//	                           TestHistoryBounds                                               realtime-history-paginated
+//	12 requestToken            TestTokenAuthRestrictedCapability, TestRESTRequestTokenWire,   token-authcallback
+//	                           TestAblyJWT
+//	13 capabilities (40160)    TestTokenAuthRestrictedCapability, TestPublishWithoutAttachAndNack token-authcallback
+//	14 clientId rules          TestTokenAuthRestrictedCapability, TestConnectAttachPublishDeliver to add: client-id
+//	15 idempotency             TestIdempotentPublish                                           dedupe-rest, dedupe-realtime
+//	16 channel names (40010)   TestChannelNameValidationAblyGo, TestRawAttachErrorsKeepConnection bad-channel-name
+//	16 failed resume (80008)   TestFailedResumeReattaches, TestRawFailedResumeAndOrigin        to add: failed-resume
+//	§11 batch publish          TestRESTBatchStatusEnumerate (raw HTTP: ably-go has no batch API) batch-publish
+//	§11 channel status         TestRESTBatchStatusEnumerate, TestTokenAuthRestrictedCapability channel-status
+//	§11 channel enumeration    TestRESTBatchStatusEnumerate                                    to add: channel-enumeration
+//	§11 untilAttach history    TestRESTUntilAttach                                             history-untilattach
+//	§11 presence               TestPresence, TestPresenceRules, TestRawMalformedInput (91000)  to add: presence
+//	§11 dedupe window          TestIdempotentPublish                                           dedupe-rest
+//	§11 --limits ably          TestLimitsAbly (42911, 42913)                                   to add: limits
+//	graceful shutdown          TestGracefulShutdown                                            to add: shutdown
+//	slow subscriber            TestSlowSubscriberDisconnected (raw client)                     —
+//	decoder robustness         TestRawMalformedInput, FuzzDecodeFrame (testdata/fuzz)          —
+//
+// SHOULD items covered: ACK res serials (TestRawAckRules), HEARTBEAT echo
+// (TestRawAckRules), ATTACHED params echo and rewind
+// (TestRawStrAndBinKeptApart, TestRewindParam), replay after channelSerial
+// (TestRawReplayAfterChannelSerial, TestFailedResumeReattaches),
+// DISCONNECTED 40142 at expiry and in-band AUTH (TestTokenExpiryAndInbandAuth),
+// HS256 Ably JWTs (TestAblyJWT), 40031 (TestIdempotentPublish), CORS and the
+// envelope (TestRESTCORSAndEnvelope).
+//
+// Client quirks worth knowing: ably-go v1.3.0 realtime subscribers do not
+// decode json/base64 payloads, and its msgpack handle hands binary data to
+// the application as a string; the server sends msgpack bin either way.
+package ablylocal

@@ -1,0 +1,203 @@
+package ablylocal
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// publishResult is the 201 body of a REST publish (§5.3).
+type publishResult struct {
+	Channel   string   `json:"channel" msgpack:"channel"`
+	MessageID string   `json:"messageId" msgpack:"messageId"`
+	Serials   []string `json:"serials" msgpack:"serials"`
+}
+
+// publish handles POST /channels/{name}/messages.
+func (q *restReq) publish(name string) {
+	body, ok := q.readBody()
+	if !ok {
+		return
+	}
+	in, err := decodeMessages(bodyFormat(q.r), body)
+	if err != nil {
+		q.fail(newErr(40000, 400, "cannot decode the published messages ("+bodyFormat(q.r).String()+"): "+err.Error()))
+		return
+	}
+	res, perr := q.publishTo(name, in)
+	if perr != nil {
+		q.fail(perr)
+		return
+	}
+	q.reply(http.StatusCreated, res, "")
+}
+
+// publishTo validates and publishes REST messages on one channel.
+func (q *restReq) publishTo(name string, in []inMessage) (*publishResult, *errorInfo) {
+	if e := validateChannelName(name); e != nil {
+		return nil, e
+	}
+	if !q.ident.Capability.Allows(name, "publish") {
+		return nil, newErr(40160, 401, "publish to channel "+strconv.Quote(name)+" denied: the capability lacks \"publish\" for it")
+	}
+	if len(in) == 0 {
+		return nil, newErr(40000, 400, "no messages to publish: send a Message object or a non-empty array")
+	}
+	connID := ""
+	if k := in[0].ConnectionKey; k != "" {
+		c := q.s.connByKey(k)
+		if c == nil {
+			return nil, newErr(40006, 400, "message connectionKey does not match a live connection on this endpoint")
+		}
+		connID = c.id
+	}
+	msgs, err := q.s.prepareMessages(in, q.clientID, q.isToken, connID, randomID(9))
+	if err != nil {
+		return nil, err
+	}
+	serials, _, perr := q.s.publish(name, msgs, nil, "")
+	if perr != nil {
+		return nil, perr
+	}
+	return &publishResult{Channel: name, MessageID: msgs[0].ID, Serials: serials}, nil
+}
+
+// connByKey finds a live connection by its connectionKey.
+func (s *Server) connByKey(key string) *conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.key == key {
+			return c
+		}
+	}
+	return nil
+}
+
+// maxBatchBody bounds a batch publish body (Ably allows 2 MiB).
+const maxBatchBody = 2 << 20
+
+// batchSpec is one BatchPublishSpec as received.
+type batchSpec struct {
+	Channels []string
+	Messages []inMessage
+}
+
+// batchResult is one BatchResult of POST /messages.
+type batchResult struct {
+	SuccessCount int   `json:"successCount" msgpack:"successCount"`
+	FailureCount int   `json:"failureCount" msgpack:"failureCount"`
+	Results      []any `json:"results" msgpack:"results"`
+}
+
+// batchFailure is a per-channel failure inside a batchResult.
+type batchFailure struct {
+	Channel string     `json:"channel" msgpack:"channel"`
+	Error   *errorInfo `json:"error" msgpack:"error"`
+}
+
+// batchPublish handles POST /messages (§11).
+func (q *restReq) batchPublish() {
+	body, ok := q.readBodyLimit(maxBatchBody)
+	if !ok {
+		return
+	}
+	specs, err := decodeBatch(bodyFormat(q.r), body)
+	if err != nil {
+		q.fail(newErr(40000, 400, "cannot decode the batch publish body: "+err.Error()+" (send {\"channels\":[...],\"messages\":[...]} or an array of them)"))
+		return
+	}
+	if len(specs) == 0 {
+		q.fail(newErr(40000, 400, "empty batch publish: send at least one {\"channels\":[...],\"messages\":[...]}"))
+		return
+	}
+	results := make([]batchResult, len(specs))
+	for i, spec := range specs {
+		if len(spec.Channels) == 0 || len(spec.Channels) > 100 {
+			q.fail(newErr(40000, 400, "batch spec "+strconv.Itoa(i)+" has "+strconv.Itoa(len(spec.Channels))+" channels; send between 1 and 100"))
+			return
+		}
+		r := batchResult{Results: []any{}}
+		for _, ch := range spec.Channels {
+			msgs := append([]inMessage(nil), spec.Messages...)
+			res, perr := q.publishTo(ch, msgs)
+			if perr != nil {
+				r.FailureCount++
+				r.Results = append(r.Results, batchFailure{Channel: ch, Error: perr})
+				continue
+			}
+			r.SuccessCount++
+			r.Results = append(r.Results, res)
+		}
+		results[i] = r
+	}
+	q.reply(http.StatusCreated, results, "")
+}
+
+// decodeBatch decodes one BatchPublishSpec or an array of them; each spec's
+// channels may be a string or array, its messages an object or array.
+func decodeBatch(f format, b []byte) ([]batchSpec, error) {
+	type rawSpec struct {
+		Channels any `json:"channels" msgpack:"channels"`
+		Messages any `json:"messages" msgpack:"messages"`
+	}
+	var raws []rawSpec
+	var one rawSpec
+	isArray := false
+	if f == formatJSON {
+		isArray = len(bytes.TrimSpace(b)) > 0 && bytes.TrimSpace(b)[0] == '['
+	} else if len(b) > 0 {
+		isArray = (b[0] >= 0x90 && b[0] <= 0x9f) || b[0] == 0xdc || b[0] == 0xdd
+	}
+	var err error
+	if isArray {
+		err = unmarshal(f, b, &raws)
+	} else {
+		err = unmarshal(f, b, &one)
+		raws = []rawSpec{one}
+	}
+	if err != nil {
+		return nil, err
+	}
+	specs := make([]batchSpec, len(raws))
+	for i, r := range raws {
+		switch c := r.Channels.(type) {
+		case string:
+			specs[i].Channels = []string{c}
+		case []any:
+			for _, x := range c {
+				s, ok := x.(string)
+				if !ok {
+					return nil, errBatch("channel names must be strings")
+				}
+				specs[i].Channels = append(specs[i].Channels, s)
+			}
+		default:
+			return nil, errBatch("\"channels\" must be a string or an array of strings")
+		}
+		// re-encode the messages and decode them with the message decoder so
+		// data keeps its wire type (str vs bin)
+		var mb []byte
+		if f == formatJSON {
+			mb, err = json.Marshal(r.Messages)
+		} else {
+			mb, err = msgpack.Marshal(r.Messages)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if specs[i].Messages, err = decodeMessages(f, mb); err != nil {
+			return nil, err
+		}
+	}
+	return specs, nil
+}
+
+// errBatch is a batch body shape error.
+type errBatch string
+
+// Error implements error.
+func (e errBatch) Error() string { return string(e) }

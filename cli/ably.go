@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/livesync-dev/livesync-dev/ablylocal"
+	"github.com/livesync-dev/livesync-dev/ablylocal/auth"
+)
+
+func init() { commands = append(commands, newAblyCommand) }
+
+// newAblyCommand builds `ably` and its `serve` subcommand.
+func newAblyCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "ably",
+		Short: "Local Ably-compatible endpoint",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newAblyServeCommand())
+	return cmd
+}
+
+// newAblyServeCommand builds `ably serve`.
+func newAblyServeCommand() *cobra.Command {
+	var addr, limits string
+	var keys []string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve a local Ably-compatible endpoint (REST + realtime WebSocket) until interrupted",
+		Long: "Serve a local Ably-compatible endpoint on one port: the realtime WebSocket at / and the REST API\n" +
+			"beside it. Unmodified ably-js and ably-go clients connect with host, port and TLS overrides.\n" +
+			"Without --key, one all-access key is generated. Messages and history live in memory.",
+		Example: "  livesync-dev ably serve\n" +
+			"  livesync-dev ably serve --addr 127.0.0.1:8081 --key 'app.key:secret'\n" +
+			"  livesync-dev ably serve --key 'app.ro:secret={\"*\":[\"subscribe\",\"history\"]}' --limits ably",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts := ablylocal.Options{Addr: addr, Limits: limits}
+			if limits != "" && limits != "ably" {
+				return usageError("--limits %q is not known: use --limits ably (50 msg/s per channel and per connection) or leave it out", limits)
+			}
+			for _, k := range keys {
+				key, err := auth.ParseKeySpec(k)
+				if err != nil {
+					return usageError("--key %q: %v (use APPID.KEYID:SECRET or APPID.KEYID:SECRET={\"channel\":[\"ops\"]})", redactKey(k), err)
+				}
+				opts.Keys = append(opts.Keys, key)
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			srv, err := ablylocal.Start(ctx, opts)
+			if err != nil {
+				return &ExitError{Code: 1, Err: err}
+			}
+			printConnectInfo(cmd.OutOrStdout(), srv)
+			<-ctx.Done()
+			fmt.Fprintln(cmd.OutOrStdout(), "stopping: sending DISCONNECTED to connected clients")
+			if err := srv.Close(); err != nil {
+				return &ExitError{Code: 1, Err: fmt.Errorf("shutting down the local Ably endpoint: %w", err)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "listen address HOST:PORT (port 0 picks a free port)")
+	cmd.Flags().StringArrayVar(&keys, "key", nil, "API key KEYNAME:SECRET[=CAPABILITY_JSON]; repeatable (default: one generated all-access key)")
+	cmd.Flags().StringVar(&limits, "limits", "", "emulate Ably rate limits: \"ably\" = 50 msg/s per channel (42913) and per connection (42911)")
+	return cmd
+}
+
+// printConnectInfo prints the address, keys and client options.
+func printConnectInfo(w io.Writer, srv *ablylocal.Server) {
+	host := srv.Host()
+	if host == "0.0.0.0" || host == "::" || host == "" {
+		host = "127.0.0.1"
+	}
+	port := srv.Port()
+	fmt.Fprintf(w, "Local Ably endpoint listening on %s (REST and realtime WebSocket on one port)\n", srv.Addr())
+	for i, k := range srv.Keys() {
+		fmt.Fprintf(w, "key %d: %s  capability %s\n", i+1, k.String(), k.Capability.String())
+	}
+	key := srv.Keys()[0].String()
+	fmt.Fprintf(w, "\nably-js:\n  new Ably.Realtime({ key: '%s', endpoint: '%s', port: %d, tls: false })\n", key, host, port)
+	fmt.Fprintf(w, "ably-go:\n  ably.NewRealtime(ably.WithKey(%q), ably.WithEndpoint(%q), ably.WithPort(%d),\n    ably.WithTLS(false), ably.WithInsecureAllowBasicAuthWithoutTLS())\n", key, host, port)
+	fmt.Fprintf(w, "\nPress Ctrl-C to stop.\n")
+}
+
+// redactKey hides a key secret in error messages.
+func redactKey(s string) string {
+	if i := strings.IndexByte(s, ':'); i >= 0 {
+		return s[:i] + ":…"
+	}
+	return s
+}
