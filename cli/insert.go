@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/livesync-dev/livesync-dev/monitor"
+)
+
+func init() { commands = append(commands, newInsertCommand) }
+
+func newInsertCommand() *cobra.Command {
+	var f monitorFlags
+	var p monitor.OutboxInsertParams
+	var data, headers string
+	var mongo bool
+	cmd := &cobra.Command{
+		Use:   "insert",
+		Short: "Write test events into the outbox, as an application would",
+		Long: "Insert --count rows (default 1) into the outbox in one transaction and one INSERT (one NOTIFY).\n" +
+			"--data and --headers are validated as JSON before anything is written; --data @file reads a file.\n" +
+			"Each row gets a new UUID mutation id unless --mutation-id is given. --rejected writes a rejection\n" +
+			"of the client's optimistic mutation (application data, published like any row).",
+		Example: "  livesync-dev insert --channel orders --name created --data '{\"id\":1}'\n" +
+			"  livesync-dev insert --channel orders --name created --data @event.json --count 100 --json",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if mongo {
+				return &ExitError{Code: 1, Err: errors.New("MongoDB is not available in this sandbox")}
+			}
+			if p.Channel == "" || p.Name == "" {
+				return usageError("insert needs --channel and --name")
+			}
+			if p.Count < 1 || p.Count > 100000 {
+				return usageError("--count %d is out of range: use 1-100000", p.Count)
+			}
+			if cmd.Flags().Changed("data") {
+				b, err := readData(data)
+				if err != nil {
+					return usageError("%v", err)
+				}
+				p.Data = b
+			}
+			if cmd.Flags().Changed("headers") {
+				p.Headers = json.RawMessage(headers)
+			}
+			if err := p.Validate(); err != nil {
+				return usageError("%v", err)
+			}
+			if f.readonly {
+				return &ExitError{Code: 1, Err: monitor.ErrReadOnly}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
+			defer cancel()
+			m, closeDB, err := openMonitor(ctx, f)
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			ids, err := m.OutboxInsert(ctx, p)
+			if err != nil {
+				return monitorError(err)
+			}
+			if f.jsonOut {
+				return writeJSON(cmd.OutOrStdout(), map[string][]int64{"sequenceIds": ids})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "inserted %d row(s) on %s: %s\n", len(ids), p.Channel, idRange(ids))
+			return nil
+		},
+	}
+	f.register(cmd, true)
+	fl := cmd.Flags()
+	fl.StringVar(&p.Channel, "channel", "", "Ably channel (required)")
+	fl.StringVar(&p.Name, "name", "", "message name (required)")
+	fl.StringVar(&data, "data", "", "JSON payload, or @FILE to read it from a file (absent: SQL NULL)")
+	fl.StringVar(&headers, "headers", "", "JSON object of headers (flat, string values)")
+	fl.StringVar(&p.MutationID, "mutation-id", "", "mutation id for every row (default: a new UUID per row)")
+	fl.BoolVar(&p.Rejected, "rejected", false, "write rejected = true (the backend refusing the client's mutation)")
+	fl.IntVar(&p.Count, "count", 1, "how many rows, in one transaction")
+	fl.BoolVar(&mongo, "mongo", false, "insert into the watched MongoDB collection instead")
+	fl.BoolVar(&f.jsonOut, "json", false, `print {"sequenceIds":[...]}`)
+	return cmd
+}
+
+// readData returns the --data value, reading @file.
+func readData(v string) (json.RawMessage, error) {
+	if !strings.HasPrefix(v, "@") {
+		return json.RawMessage(v), nil
+	}
+	b, err := os.ReadFile(v[1:])
+	if err != nil {
+		return nil, fmt.Errorf("--data %s: %w", v, err)
+	}
+	return b, nil
+}
+
+// idRange shows ids compactly: "7" or "7-106".
+func idRange(ids []int64) string {
+	if len(ids) == 0 {
+		return "-"
+	}
+	if len(ids) == 1 || ids[len(ids)-1]-ids[0] != int64(len(ids)-1) {
+		if len(ids) <= 10 {
+			return joinIDs(ids)
+		}
+	}
+	return fmt.Sprintf("%d-%d", ids[0], ids[len(ids)-1])
+}

@@ -1,0 +1,113 @@
+package monitor_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/livesync-dev/livesync-dev/internal/pgtest"
+	"github.com/livesync-dev/livesync-dev/monitor"
+)
+
+func warningCodes(s *monitor.Snapshot) map[string]int64 {
+	out := map[string]int64{}
+	for _, w := range s.Warnings {
+		var id int64
+		if w.SequenceID != nil {
+			id = *w.SequenceID
+		}
+		if _, seen := out[w.Code]; !seen {
+			out[w.Code] = id
+		}
+	}
+	return out
+}
+
+func TestWarnings(t *testing.T) {
+	db := pgtest.NewDB(t)
+	m := newMonitor(t, db, monitor.Options{})
+	ctx := context.Background()
+	s, err := m.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := warningCodes(s)["empty-outbox"]; !ok {
+		t.Fatalf("warnings %+v; want empty-outbox", s.Warnings)
+	}
+	big := strings.Repeat("x", 70000)
+	exec(t, db,
+		`INSERT INTO outbox (mutation_id, channel, name, data, headers) VALUES
+		   ('', 'c', 'e', '{}', NULL),
+		   ('m2', 'c', 'e', '{}', '{"a":{"nested":true}}'),
+		   ('m3', 'c', 'e', '"`+big+`"', NULL),
+		   ('m4', 'c', 'e', '{}', '{"ok":"yes"}')`,
+		`INSERT INTO outbox (mutation_id, channel, name, processed) VALUES ('m5', 'c', 'e', true), ('m6', 'c', 'e', true)`)
+	if s, err = m.Snapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	codes := warningCodes(s)
+	want := map[string]int64{"empty-mutation-id": 1, "headers-not-flat": 2, "data-too-large": 3, "multiple-processed": 5, "out-of-order": 1}
+	for code, id := range want {
+		if got, ok := codes[code]; !ok || got != id {
+			t.Errorf("warning %s for row %d missing (got %+v)", code, id, s.Warnings)
+		}
+	}
+	for _, code := range []string{"sequence-reset", "rate-near-limit"} {
+		if _, ok := codes[code]; ok {
+			t.Errorf("%s without cause (rates need a 10 s window)", code)
+		}
+	}
+	if s.Rates.InsertPerSecond == nil || *s.Rates.InsertPerSecond <= 0 {
+		t.Errorf("insert rate %v after 6 inserts between snapshots", s.Rates.InsertPerSecond)
+	}
+	exec(t, db, `TRUNCATE outbox RESTART IDENTITY`, `INSERT INTO outbox (mutation_id, channel, name) VALUES ('n', 'c', 'e')`)
+	if s, err = m.Snapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := warningCodes(s)["sequence-reset"]; !ok {
+		t.Fatalf("warnings %+v; want sequence-reset", s.Warnings)
+	}
+}
+
+func TestEstimatesWithoutIndexes(t *testing.T) {
+	db := pgtest.NewDB(t)
+	exec(t, db,
+		`DROP INDEX outbox_pending_idx, outbox_channel_pending_idx, outbox_lock_expiry_idx, outbox_rejected_idx`,
+		`INSERT INTO outbox (mutation_id, channel, name, rejected) SELECT 'm', 'c' || (g % 7), 'e', g % 10 = 0 FROM generate_series(1, 2000) g`,
+		`ANALYZE outbox`)
+	m := newMonitor(t, db, monitor.Options{ExactRowLimit: -1})
+	s, err := m.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := s.Outbox
+	if !o.Estimated || len(s.Indexes.Missing) != 4 {
+		t.Fatalf("estimated %v missing %v", o.Estimated, s.Indexes.Missing)
+	}
+	if o.Pending < 1800 || o.Pending > 2200 || o.RejectedPending < 150 || o.RejectedPending > 250 {
+		t.Fatalf("estimates pending %d rejected %d; want about 2000 and 200", o.Pending, o.RejectedPending)
+	}
+	if len(s.Channels) != 7 || !s.Channels[0].Estimated {
+		t.Fatalf("channels %+v", s.Channels)
+	}
+	exact := newMonitor(t, db, monitor.Options{})
+	if s, err = exact.Snapshot(context.Background()); err != nil || s.Outbox.Estimated || s.Outbox.Pending != 2000 {
+		t.Fatalf("small table without indexes: %+v (%v); want exact counts", s.Outbox, err)
+	}
+}
+
+func TestValidateJSONLocatesErrors(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`{"a":1}`, ""},
+		{"{\n \"a\": tru\n}", "line 2, column"},
+		{`[1,2`, "unexpected end"},
+		{`1 2`, "after the JSON value"},
+		{``, "unexpected end"},
+	}
+	for _, c := range cases {
+		err := monitor.ValidateJSON("data", []byte(c.in))
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("ValidateJSON(%q) = %v; want %q", c.in, err, c.want)
+		}
+	}
+}
