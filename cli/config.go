@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/livesync-dev/livesync-dev/config"
+	"github.com/livesync-dev/livesync-dev/sandbox"
 	"github.com/livesync-dev/livesync-dev/schema"
 )
 
@@ -49,6 +51,35 @@ func changed(cmd *cobra.Command, m map[string]string, flag, key string) {
 	if f := cmd.Flags().Lookup(flag); f != nil && f.Changed {
 		m[key] = f.Value.String()
 	}
+}
+
+// sandboxOptions maps the configuration onto sandbox options shared by
+// `sandbox up` and `up`.
+func sandboxOptions(cmd *cobra.Command, cfg *config.Config) sandbox.Options {
+	opts := sandbox.Options{
+		Dir: ".", PgURL: cfg.Postgres.URL, NoIndexes: !cfg.Sandbox.Indexes, Names: names(cfg),
+		Backend: cfg.Sandbox.Backend, PostgresPort: cfg.Sandbox.PostgresPort,
+		PostgresVersion: cfg.Sandbox.PostgresVersion, EmbeddedRepository: cfg.Sandbox.EmbeddedRepository,
+		Executable: selfExecutable(), AblyAddr: cfg.Ably.Local.Addr, Progress: cmd.ErrOrStderr(),
+	}
+	if cfg.Ably.Key != "" {
+		opts.AblyKey = cfg.Ably.Key
+		opts.AblyKeySource = cfg.Origin("ably.key")
+	}
+	if cfg.Ably.Local.Limits != "" {
+		opts.AblyArgs = append(opts.AblyArgs, "--limits", cfg.Ably.Local.Limits)
+	}
+	return opts
+}
+
+// selfExecutable is this livesync-dev binary, which runs the background
+// endpoint; under `go test` the executable is a test binary, so none.
+func selfExecutable() string {
+	exe, err := os.Executable()
+	if err != nil || strings.HasSuffix(exe, ".test") {
+		return ""
+	}
+	return exe
 }
 
 // names returns the LiveSync table names from the configuration.

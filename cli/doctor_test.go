@@ -11,7 +11,6 @@ import (
 	"github.com/livesync-dev/livesync-dev/internal/pgtest"
 )
 
-
 // runCLI runs the command line in-process and returns stdout, stderr and
 // the exit status Execute would return.
 func runCLI(t *testing.T, args ...string) (string, string, int) {

@@ -36,6 +36,7 @@ type sandboxFlags struct {
 	noIndexes bool
 	backend   string
 	pgPort    int
+	ablyKey   string
 }
 
 func (f *sandboxFlags) register(cmd *cobra.Command) {
@@ -45,6 +46,7 @@ func (f *sandboxFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.noIndexes, "no-indexes", false, "leave out the recommended partial indexes (a bare production schema)")
 	cmd.Flags().StringVar(&f.backend, "backend", "auto", "Postgres backend: auto, external, compose, native or embedded")
 	cmd.Flags().IntVar(&f.pgPort, "pg-port", 0, "fixed Postgres port on 127.0.0.1 (0: a free port)")
+	cmd.Flags().StringVar(&f.ablyKey, "ably-key", "", "publish to real Ably with this key (or set ABLY_API_KEY) instead of the local endpoint; never written to disk")
 }
 
 func (f *sandboxFlags) options(cmd *cobra.Command) (sandbox.Options, error) {
@@ -55,6 +57,7 @@ func (f *sandboxFlags) options(cmd *cobra.Command) (sandbox.Options, error) {
 	changed(cmd, overrides, "pg-url", "postgres.url")
 	changed(cmd, overrides, "backend", "sandbox.backend")
 	changed(cmd, overrides, "pg-port", "sandbox.postgresPort")
+	changed(cmd, overrides, "ably-key", "ably.key")
 	if f.noIndexes {
 		overrides["sandbox.indexes"] = "false"
 	}
@@ -65,12 +68,9 @@ func (f *sandboxFlags) options(cmd *cobra.Command) (sandbox.Options, error) {
 	if cfg.Sandbox.Backend == "external" && cfg.Postgres.URL == "" {
 		return sandbox.Options{}, usageError("the external backend needs a database: pass --pg-url or set postgres.url")
 	}
-	return sandbox.Options{
-		Dir: ".", PgURL: cfg.Postgres.URL, Provision: f.provision, NoIndexes: !cfg.Sandbox.Indexes,
-		Names: names(cfg), Backend: cfg.Sandbox.Backend, PostgresPort: cfg.Sandbox.PostgresPort,
-		PostgresVersion: cfg.Sandbox.PostgresVersion, EmbeddedRepository: cfg.Sandbox.EmbeddedRepository,
-		Progress: cmd.ErrOrStderr(),
-	}, nil
+	opts := sandboxOptions(cmd, cfg)
+	opts.Provision = f.provision
+	return opts, nil
 }
 
 func newSandboxUpCommand() *cobra.Command {

@@ -50,19 +50,24 @@ func runUp(ctx context.Context, cmd *cobra.Command, f upFlags) error {
 	}
 	before, _ := sandbox.Status(ctx, ".")
 	wasRunning := before != nil && before.Postgres.Running
-	st, err := sandbox.Up(ctx, sandbox.Options{
-		Dir: ".", PgURL: cfg.Postgres.URL, NoIndexes: !cfg.Sandbox.Indexes, Names: names(cfg),
-		Backend: cfg.Sandbox.Backend, PostgresPort: cfg.Sandbox.PostgresPort, Progress: errw,
-		PostgresVersion: cfg.Sandbox.PostgresVersion, EmbeddedRepository: cfg.Sandbox.EmbeddedRepository,
-	})
+	opts := sandboxOptions(cmd, cfg)
+	opts.Executable = "" // up serves the endpoint in-process (below)
+	st, err := sandbox.Up(ctx, opts)
 	if err != nil {
 		return err
 	}
+	stopAbly, err := upAbly(ctx, st, cfg, errw)
+	if err != nil {
+		return err
+	}
+	defer stopAbly()
+	printClientOptions(errw, st.Ably)
 	if err := printState(cmd, st, false); err != nil {
 		return err
 	}
 	fmt.Fprintln(errw, "sandbox is up; press Ctrl-C to stop")
 	<-ctx.Done()
+	stopAbly()
 	if f.keep || wasRunning || st.Postgres.Backend == "external" {
 		fmt.Fprintln(errw, "leaving the sandbox running")
 		return nil

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -19,6 +21,11 @@ const probeTimeout = 5 * time.Second
 // why: "docker CLI not found: ..." or "no Docker engine answering: <the
 // CLI's first error line>".
 func EngineAvailable(ctx context.Context, docker string) (bool, string) {
+	if docker == "" || docker == "docker" {
+		if why := noEngineConfigured(); why != "" {
+			return false, why
+		}
+	}
 	out, reason := probe(ctx, docker, "info", "--format", "{{.ServerVersion}}")
 	if reason != "" {
 		return false, reason
@@ -27,6 +34,25 @@ func EngineAvailable(ctx context.Context, docker string) (bool, string) {
 		return false, "no Docker engine answering: `docker info` reported no server version"
 	}
 	return true, ""
+}
+
+// noEngineConfigured answers at once on a machine where the CLI could only
+// reach the default socket and that socket does not exist, instead of
+// running `docker info` (slow on a loaded machine). It returns "" when an
+// engine may be reachable.
+func noEngineConfigured() string {
+	if os.Getenv("DOCKER_HOST") != "" || os.Getenv("DOCKER_CONTEXT") != "" {
+		return ""
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		if _, err := os.Stat(filepath.Join(home, ".docker", "contexts")); err == nil {
+			return ""
+		}
+	}
+	if _, err := os.Stat("/var/run/docker.sock"); err == nil {
+		return ""
+	}
+	return "no Docker engine answering: /var/run/docker.sock does not exist and no DOCKER_HOST or docker context is set"
 }
 
 // ComposeAvailable reports whether the docker CLI has the compose plugin

@@ -60,13 +60,15 @@ func ensureAbly(ctx context.Context, st *State, opts Options, warn func(string, 
 		st.Ably = &AblyState{Host: RealAblyHost, Port: 443, TLS: true, KeySource: src, Local: false}
 		return nil
 	}
-	if opts.Executable == "" {
-		return nil // no binary to run (library use): leave the endpoint alone
-	}
 	prev := st.Ably
-	if prev != nil && prev.Local && ablyAlive(ctx, prev) {
-		prev.Running = true
-		return nil
+	if prev != nil && prev.Local {
+		prev.Running = ablyAlive(ctx, prev)
+		if prev.Running {
+			return nil
+		}
+	}
+	if opts.Executable == "" {
+		return nil // no binary to run (library use, `up`): the caller serves it
 	}
 	key := ""
 	port := 0
@@ -198,6 +200,9 @@ func stopAbly(ctx context.Context, st *State, out io.Writer) error {
 	if a == nil || !a.Local || a.PID == 0 {
 		return nil
 	}
+	if a.PID == os.Getpid() {
+		return nil // served in-process by this command (`up`), which stops it
+	}
 	if !ownsAblyProcess(a.PID, a.Port) {
 		fmt.Fprintf(out, "ably endpoint: pid %d is no longer our endpoint; nothing to stop\n", a.PID)
 		a.PID, a.Running = 0, false
@@ -231,4 +236,21 @@ func zombie(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] == 'Z'
+}
+
+// SetAbly records (or, with nil, removes) the Ably endpoint in the
+// project's sandbox.json under the sandbox lock. `up` uses it for the
+// endpoint it runs in-process, so `insert` and `tail` elsewhere find it.
+func SetAbly(ctx context.Context, dir string, a *AblyState) error {
+	lock, err := AcquireLock(ctx, dir, "record ably endpoint", 2*time.Minute, nil)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	st, err := Load(dir)
+	if err != nil {
+		return err
+	}
+	st.Ably = a
+	return st.Save()
 }

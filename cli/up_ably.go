@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/livesync-dev/livesync-dev/ablylocal"
+	"github.com/livesync-dev/livesync-dev/ablylocal/auth"
+	"github.com/livesync-dev/livesync-dev/config"
+	"github.com/livesync-dev/livesync-dev/pgcluster"
+	"github.com/livesync-dev/livesync-dev/sandbox"
+)
+
+// upAbly makes sure `up` has an Ably endpoint: real Ably (recorded by
+// sandbox.Up), a healthy background endpoint from `sandbox up`, or one it
+// serves in-process and records in sandbox.json until it returns. The
+// returned function stops what upAbly started.
+func upAbly(ctx context.Context, st *sandbox.State, cfg *config.Config, errw io.Writer) (func(), error) {
+	if st.Ably != nil && (!st.Ably.Local || st.Ably.Running) {
+		return func() {}, nil
+	}
+	key := auth.GenerateKey()
+	addr := cfg.Ably.Local.Addr
+	if st.Ably != nil && st.Ably.Local {
+		if k, err := auth.ParseKeySpec(st.Ably.Key); err == nil {
+			key = k
+		}
+		if st.Ably.Port != 0 && pgcluster.PortFree(st.Ably.Port) {
+			addr = net.JoinHostPort(st.Ably.Host, strconv.Itoa(st.Ably.Port))
+		}
+	}
+	srv, err := ablylocal.Start(ctx, ablylocal.Options{
+		Addr: addr, Keys: []auth.Key{key},
+		DedupeWindow: cfg.Ably.Local.DedupeWindow, HistoryLimit: cfg.Ably.Local.HistoryLimit,
+		HistoryTTL: cfg.Ably.Local.HistoryTTL, Limits: cfg.Ably.Local.Limits,
+		MaxIdleInterval: cfg.Ably.Local.MaxIdleInterval,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := &sandbox.AblyState{Host: srv.Host(), Port: srv.Port(), Key: key.String(), Local: true, Running: true, PID: os.Getpid()}
+	if err := sandbox.SetAbly(ctx, st.Dir(), a); err != nil {
+		srv.Close()
+		return nil, err
+	}
+	st.Ably = a
+	fmt.Fprintf(errw, "ably endpoint: serving in-process at %s\n", srv.Addr())
+	var once sync.Once
+	return func() {
+		once.Do(func() { stopInProcess(srv, st) })
+	}, nil
+}
+
+// stopInProcess closes the in-process endpoint and removes it from
+// sandbox.json.
+func stopInProcess(srv *ablylocal.Server, st *sandbox.State) {
+	srv.Close()
+	dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = sandbox.SetAbly(dctx, st.Dir(), nil)
+}
