@@ -82,6 +82,9 @@ func (c *conn) handle(f *inFrame, size int) bool {
 		}
 	case actConnect:
 	case actClose:
+		// detach first: a client that has read CLOSED must not still be
+		// counted on its channels or listed as a presence member
+		c.s.detachAll(c)
 		c.send(&outFrame{Action: actClosed})
 		c.close(nil)
 		return false

@@ -31,8 +31,8 @@
 //	2  auth errors in WS       TestRawAuthFailuresInsideWebSocket, TestTokenExpiryAndInbandAuth wrong-secret
 //	3  CONNECTED details       TestRawConnectedFrame, TestConnectAttachPublishDeliver          connect
 //	4  action always, nulls    TestRawAckRules, TestRawMalformedInput                          roundtrip (ably-js sends nulls)
-//	5  heartbeats              TestIdleConnectionKeptAliveByHeartbeats, TestRawAckRules (ping) ping; to add: idle-heartbeat
-//	6  attach/detach/close     TestConnectAttachPublishDeliver, TestRawAttachErrorsKeepConnection roundtrip; to add: detach-close
+//	5  heartbeats              TestIdleConnectionKeptAliveByHeartbeats, TestRawAckRules (ping) ping, idle-heartbeat
+//	6  attach/detach/close     TestConnectAttachPublishDeliver, TestRawAttachErrorsKeepConnection roundtrip, detach-close
 //	7  publish w/o attach, ACK TestPublishWithoutAttachAndNack, TestRawAckRules               roundtrip, rest-publish
 //	8  NACK                    TestPublishWithoutAttachAndNack, TestRawMalformedInput         bad-channel-name, message-too-large
 //	9  delivery fields, echo   TestConnectAttachPublishDeliver, TestEchoFalse                  roundtrip, echo-false
@@ -43,18 +43,18 @@
 //	12 requestToken            TestTokenAuthRestrictedCapability, TestRESTRequestTokenWire,   token-authcallback
 //	                           TestAblyJWT
 //	13 capabilities (40160)    TestTokenAuthRestrictedCapability, TestPublishWithoutAttachAndNack token-authcallback
-//	14 clientId rules          TestTokenAuthRestrictedCapability, TestConnectAttachPublishDeliver to add: client-id
+//	14 clientId rules          TestTokenAuthRestrictedCapability, TestConnectAttachPublishDeliver client-id
 //	15 idempotency             TestIdempotentPublish                                           dedupe-rest, dedupe-realtime
 //	16 channel names (40010)   TestChannelNameValidationAblyGo, TestRawAttachErrorsKeepConnection bad-channel-name
-//	16 failed resume (80008)   TestFailedResumeReattaches, TestRawFailedResumeAndOrigin        to add: failed-resume
+//	16 failed resume (80008)   TestFailedResumeReattaches, TestRawFailedResumeAndOrigin        failed-resume
 //	§11 batch publish          TestRESTBatchStatusEnumerate (raw HTTP: ably-go has no batch API) batch-publish
 //	§11 channel status         TestRESTBatchStatusEnumerate, TestTokenAuthRestrictedCapability channel-status
-//	§11 channel enumeration    TestRESTBatchStatusEnumerate                                    to add: channel-enumeration
+//	§11 channel enumeration    TestRESTBatchStatusEnumerate                                    channel-enumeration
 //	§11 untilAttach history    TestRESTUntilAttach                                             history-untilattach
-//	§11 presence               TestPresence, TestPresenceRules, TestRawMalformedInput (91000)  to add: presence
+//	§11 presence               TestPresence, TestPresenceRules, TestRawMalformedInput (91000)  presence
 //	§11 dedupe window          TestIdempotentPublish                                           dedupe-rest
-//	§11 --limits ably          TestLimitsAbly (42911, 42913)                                   to add: limits
-//	graceful shutdown          TestGracefulShutdown                                            to add: shutdown
+//	§11 --limits ably          TestLimitsAbly (42911, 42913)                                   limits
+//	graceful shutdown          TestGracefulShutdown                                            shutdown
 //	slow subscriber            TestSlowSubscriberDisconnected (raw client)                     —
 //	decoder robustness         TestRawMalformedInput, FuzzDecodeFrame (testdata/fuzz)          —
 //

@@ -111,6 +111,10 @@ type Server struct {
 	closed   bool
 	connWG   sync.WaitGroup
 	served   chan struct{}
+	// closeDone is closed when the first Close has finished, so that a
+	// concurrent Close (ctx cancellation and the caller's own Close) does
+	// not return before every connection got its DISCONNECTED.
+	closeDone chan struct{}
 
 	onConnClosed func(c *conn, reason *errorInfo) // test hook, guarded by mu
 	onHeartbeat  func(c *conn)                    // test hook, set before connections
@@ -127,15 +131,16 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("ablylocal: cannot listen on %s: %w (choose another --addr, or port 0 for a free one)", opts.Addr, err)
 	}
 	s := &Server{
-		opts:     opts,
-		log:      opts.Logger,
-		auth:     auth.NewAuthority(opts.Keys, opts.Now),
-		ln:       ln,
-		instance: randomID(4),
-		limits:   opts.Limits == "ably",
-		conns:    map[*conn]struct{}{},
-		channels: map[string]*channel{},
-		served:   make(chan struct{}),
+		opts:      opts,
+		log:       opts.Logger,
+		auth:      auth.NewAuthority(opts.Keys, opts.Now),
+		ln:        ln,
+		instance:  randomID(4),
+		limits:    opts.Limits == "ably",
+		conns:     map[*conn]struct{}{},
+		channels:  map[string]*channel{},
+		served:    make(chan struct{}),
+		closeDone: make(chan struct{}),
 	}
 	s.serverID = "local-" + s.instance
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
@@ -184,10 +189,11 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		<-s.served
+		<-s.closeDone
 		return nil
 	}
 	s.closed = true
+	defer close(s.closeDone)
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)

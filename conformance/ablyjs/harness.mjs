@@ -83,8 +83,24 @@ export async function startServer() {
       stop: async () => {},
     };
   }
+  return spawnServer();
+}
+
+/** Thrown by cases that need their own server when no binary is configured. */
+export class SkipCase extends Error {}
+
+/**
+ * Starts `$LIVESYNC_DEV_BIN ably serve` on a free 127.0.0.1 port with the two
+ * default keys and extraArgs (e.g. ['--limits', 'ably']). Returns {addr, key,
+ * key2, pid, signal(sig), exited, stop, output}; exited resolves with
+ * {code, signal} when the process ends.
+ */
+export async function spawnServer(extraArgs = []) {
   const bin = process.env.LIVESYNC_DEV_BIN;
   if (!bin) {
+    if (process.env.ABLY_LOCAL_ADDR) {
+      throw new SkipCase('needs its own server: set LIVESYNC_DEV_BIN to the livesync-dev binary');
+    }
     throw new Error('set ABLY_LOCAL_ADDR (and ABLY_LOCAL_KEY) or LIVESYNC_DEV_BIN to the livesync-dev binary');
   }
   let lastErr;
@@ -92,26 +108,35 @@ export async function startServer() {
     const port = await freePort();
     const addr = `127.0.0.1:${port}`;
     const key2Spec = `${DEFAULT_KEY2}=${JSON.stringify(KEY2_CAPABILITY)}`;
-    const child = spawn(bin, ['ably', 'serve', '--addr', addr, '--key', DEFAULT_KEY, '--key', key2Spec], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const args = ['ably', 'serve', '--addr', addr, '--key', DEFAULT_KEY, '--key', key2Spec, ...extraArgs];
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => { output += d; });
     child.stderr.on('data', (d) => { output += d; });
-    const exited = new Promise((r) => child.once('exit', r));
+    const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
     const killOnExit = () => { if (child.exitCode === null) child.kill('SIGKILL'); };
     process.once('exit', killOnExit);
     const stop = async () => {
       process.removeListener('exit', killOnExit);
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
     };
     try {
       await waitForTime(addr, child, Date.now() + 20000);
-      return { addr, key: DEFAULT_KEY, key2: DEFAULT_KEY2, stop, output: () => output };
+      return {
+        addr,
+        key: DEFAULT_KEY,
+        key2: DEFAULT_KEY2,
+        pid: child.pid,
+        signal: (sig) => child.kill(sig),
+        exited,
+        stop,
+        output: () => output,
+      };
     } catch (err) {
       lastErr = new Error(`${err.message}\nserver output:\n${output}`);
       await stop();
@@ -140,6 +165,7 @@ export function clientOptions(addr, binary, extra = {}) {
 export function context(server, format) {
   const binary = format === 'msgpack';
   const opened = [];
+  const cleanups = [];
   return {
     format,
     binary,
@@ -159,8 +185,19 @@ export function context(server, format) {
       opened.push(rt);
       return rt;
     },
+    /**
+     * Starts a separate server with extraArgs for this case and returns
+     * {server, ctx}: a context bound to it; both are closed with this one.
+     */
+    async ownServer(extraArgs = []) {
+      const own = await spawnServer(extraArgs);
+      const sub = context(own, format);
+      cleanups.push(async () => { await sub.close(); await own.stop(); });
+      return { server: own, ctx: sub };
+    },
     async close() {
       await Promise.all(opened.map((rt) => closeRealtime(rt)));
+      for (const fn of cleanups.splice(0).reverse()) await fn();
     },
   };
 }
