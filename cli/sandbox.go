@@ -153,6 +153,7 @@ func printState(cmd *cobra.Command, st *sandbox.State, jsonOut bool) error {
 	fmt.Fprintf(out, "postgres  %s (%s)\n          %s\n", state(st.Postgres.Running), st.Postgres.Backend, st.Postgres.URL)
 	if st.Ably != nil {
 		fmt.Fprintf(out, "ably      %s at %s:%d\n", state(st.Ably.Running), st.Ably.Host, st.Ably.Port)
+		defer printClientOptions(out, st.Ably)
 	} else {
 		fmt.Fprintf(out, "ably      none recorded\n")
 	}
