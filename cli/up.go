@@ -61,7 +61,6 @@ func runUp(ctx context.Context, cmd *cobra.Command, f upFlags) error {
 		return err
 	}
 	defer stopAbly()
-	printClientOptions(errw, st.Ably)
 	if err := printState(cmd, st, false); err != nil {
 		return err
 	}
