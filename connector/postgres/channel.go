@@ -1,0 +1,290 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/livesync-dev/livesync-dev/connector"
+)
+
+// chanState is a node's view of one channel; guarded by Node.mu.
+type chanState struct {
+	name     string
+	queue    []*heldRow     // claimed, not yet acknowledged, in publish order
+	ids      map[int64]bool // every row held: queued or awaiting completion
+	running  bool           // a worker goroutine owns the queue
+	blocked  bool           // stopped on a permanent error at blockRow
+	blockRow int64
+	attempts int // attempts on the current head row
+	lastCode int
+	lastErr  string
+}
+
+// heldRow is a claimed row with its fencing deadline.
+type heldRow struct {
+	row       connector.Row
+	confirmed time.Time // local time just before the lock was last set
+	deadline  time.Time // never send after this: confirmed + lockTTL − margin
+}
+
+// ackedRow is a published row awaiting completion.
+type ackedRow struct {
+	id      int64
+	channel string
+}
+
+var errAckTimeout = errors.New("no ACK before the row's lock deadline")
+
+func randInt63n(n int64) int64 { return rand.Int64N(max(n, 1)) }
+
+// dispatch hands claimed rows to their channels' workers. A claim computes
+// each channel's prefix from the rows the node held when the claim began
+// (dropSeq); if the node has since dropped rows of a channel (lost locks)
+// or blocked it, the claimed rows no longer continue a prefix it holds:
+// they are returned for release instead of queued.
+func (n *Node) dispatch(res OutboxClaimResult, dropSeq uint64) (release []int64) {
+	deadline := res.Started.Add(n.opts.LockTTL - n.opts.fenceMargin())
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, r := range res.Rows {
+		if n.lastDrop[r.Channel] > dropSeq {
+			release = append(release, r.SequenceID)
+			continue
+		}
+		cs := n.channels[r.Channel]
+		if cs == nil {
+			cs = &chanState{name: r.Channel, ids: map[int64]bool{}}
+			n.channels[r.Channel] = cs
+		}
+		if cs.ids[r.SequenceID] { // re-locked a row we hold: refresh its deadline
+			for _, q := range cs.queue {
+				if q.row.SequenceID == r.SequenceID {
+					q.confirmed, q.deadline = res.Started, deadline
+				}
+			}
+			continue
+		}
+		cs.ids[r.SequenceID] = true
+		n.held++
+		cs.queue = append(cs.queue, &heldRow{row: r.Row, confirmed: res.Started, deadline: deadline})
+	}
+	for _, cs := range n.channels {
+		if !cs.running && !cs.blocked && len(cs.queue) > 0 {
+			cs.running = true
+			n.workers.Add(1)
+			go n.worker(cs)
+		}
+	}
+	return release
+}
+
+// droppedLocked records that channel lost rows from memory; callers hold n.mu.
+func (n *Node) droppedLocked(channel string) {
+	n.dropSeq++
+	n.lastDrop[channel] = n.dropSeq
+}
+
+// worker publishes one channel's queue strictly in order, one
+// unacknowledged message at a time.
+func (n *Node) worker(cs *chanState) {
+	defer n.workers.Done()
+	for {
+		n.mu.Lock()
+		if n.runCtx.Err() != nil || len(cs.queue) == 0 || cs.blocked {
+			cs.running = false
+			n.mu.Unlock()
+			return
+		}
+		h := cs.queue[0]
+		now := time.Now()
+		needExtend := n.opts.FenceEveryAttempt || cs.attempts > 0 || now.Sub(h.confirmed) > n.opts.LockTTL/3 || !now.Before(h.deadline)
+		ids := queueIDs(cs)
+		attempt := cs.attempts + 1
+		n.mu.Unlock()
+
+		if needExtend && !n.fence(cs, ids) {
+			continue
+		}
+		n.mu.Lock()
+		deadline := h.deadline
+		n.mu.Unlock()
+		err := n.publish(cs.name, h.row, deadline)
+		if n.killCtx.Err() != nil {
+			n.mu.Lock()
+			cs.running = false
+			n.mu.Unlock()
+			return
+		}
+		if err == nil {
+			n.mu.Lock()
+			cs.queue = cs.queue[1:]
+			cs.attempts = 0
+			n.acked = append(n.acked, ackedRow{id: h.row.SequenceID, channel: cs.name})
+			full := len(n.acked) >= n.opts.BatchSize
+			n.mu.Unlock()
+			if full {
+				n.flushNow()
+			}
+			continue
+		}
+		n.failed(cs, h, attempt, err)
+	}
+}
+
+// fence extends the channel's locks before a publish attempt. It reports
+// false when the worker must re-evaluate (rows dropped or a database error).
+func (n *Node) fence(cs *chanState, ids []int64) bool {
+	start := time.Now()
+	got, err := n.store.OutboxExtend(n.runCtx, OutboxExtendParams{Node: n.id, IDs: ids, LockTTL: n.opts.LockTTL})
+	if err != nil {
+		if n.runCtx.Err() == nil {
+			n.dbError("extend locks", err)
+			n.mu.Lock()
+			cs.attempts++
+			a := cs.attempts
+			n.mu.Unlock()
+			sleepCtx(n.runCtx, backoff(n.opts.RetryMin, n.opts.RetryMax, a))
+		}
+		return false
+	}
+	sent := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		sent[id] = true
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for i, q := range cs.queue {
+		if !sent[q.row.SequenceID] {
+			continue // claimed after the extension was sent: its claim set its deadline
+		}
+		if !got[q.row.SequenceID] {
+			// Lost from here on: another node took over, or the row was
+			// deleted. Later rows must not overtake it, so drop them all.
+			lost := cs.queue[i:]
+			cs.queue = cs.queue[:i]
+			n.droppedLocked(cs.name)
+			for _, l := range lost {
+				delete(cs.ids, l.row.SequenceID)
+				n.held--
+			}
+			n.log.Warn("lost row locks; another node may take over the channel", "channel", cs.name, "from", lost[0].row.SequenceID, "rows", len(lost))
+			n.emit(connector.Event{Kind: connector.EventLeaseLost, Channel: cs.name, SequenceID: lost[0].row.SequenceID,
+				Rows: len(lost), Message: "row locks could not be extended"})
+			cs.attempts = 0
+			return i > 0
+		}
+		q.confirmed, q.deadline = start, start.Add(n.opts.LockTTL-n.opts.fenceMargin())
+	}
+	return true
+}
+
+// publish sends one row and waits for its ACK, at most until its lock
+// deadline.
+func (n *Node) publish(channel string, row connector.Row, deadline time.Time) error {
+	msg, warnings := connector.Message(row)
+	for _, w := range warnings {
+		n.log.Warn(w, "channel", channel)
+	}
+	ack := make(chan error, 1)
+	n.m.pendingAcks.Inc()
+	defer n.m.pendingAcks.Dec()
+	start := time.Now()
+	n.pub.Publish(n.killCtx, channel, msg, func(err error) { ack <- err })
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	var err error
+	select {
+	case err = <-ack:
+	case <-t.C:
+		err = errAckTimeout
+	case <-n.killCtx.Done():
+		return n.killCtx.Err()
+	}
+	if err == nil {
+		lat := time.Since(start)
+		n.m.latency.Observe(lat.Seconds())
+		n.emit(connector.Event{Kind: connector.EventPublished, Channel: channel, SequenceID: row.SequenceID, Latency: lat})
+	}
+	return err
+}
+
+// failed handles a failed attempt: permanent codes block the channel and
+// release its rows; anything else is retried after a backoff.
+func (n *Node) failed(cs *chanState, h *heldRow, attempt int, err error) {
+	code := connector.ErrorCode(err)
+	id := h.row.SequenceID
+	n.mu.Lock()
+	cs.attempts = attempt
+	cs.lastCode, cs.lastErr = code, err.Error()
+	n.mu.Unlock()
+	n.emit(connector.Event{Kind: connector.EventFailed, Channel: cs.name, SequenceID: id, Attempt: attempt, Code: code, Message: err.Error()})
+	if !n.opts.permanent(code) {
+		n.log.Warn("publish failed; will retry", "channel", cs.name, "row", id, "attempt", attempt, "code", code, "err", err)
+		sleepCtx(n.runCtx, backoff(n.opts.RetryMin, n.opts.RetryMax, attempt))
+		return
+	}
+	n.mu.Lock()
+	cs.blocked, cs.blockRow = true, id
+	n.droppedLocked(cs.name)
+	ids := queueIDs(cs)
+	for _, q := range cs.queue {
+		delete(cs.ids, q.row.SequenceID)
+		n.held--
+	}
+	cs.queue = nil
+	n.mu.Unlock()
+	msg := fmt.Sprintf("channel %s blocked at row %d: Ably error %d: %v (a permanent error: fix or delete the row; the channel resumes when it is gone)", cs.name, id, code, err)
+	n.log.Error(msg)
+	n.emit(connector.Event{Kind: connector.EventBlocked, Channel: cs.name, SequenceID: id, Code: code, Message: err.Error()})
+	ctx, cancel := context.WithTimeout(n.killCtx, 10*time.Second)
+	defer cancel()
+	if err := n.store.OutboxRelease(ctx, OutboxReleaseParams{Node: n.id, IDs: ids}); err != nil {
+		n.dbError("release blocked rows", err) // their locks lapse at lock_expiry instead
+	}
+}
+
+func queueIDs(cs *chanState) []int64 {
+	ids := make([]int64, len(cs.queue))
+	for i, q := range cs.queue {
+		ids[i] = q.row.SequenceID
+	}
+	return ids
+}
+
+// heldLocked lists every row held; callers hold n.mu.
+func (n *Node) heldLocked() []int64 {
+	out := make([]int64, 0, n.held)
+	for _, cs := range n.channels {
+		for id := range cs.ids {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// blockedLocked lists blocked channels; callers hold n.mu.
+func (n *Node) blockedLocked() []string {
+	var out []string
+	for _, cs := range n.channels {
+		if cs.blocked {
+			out = append(out, cs.name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// unsentIDs lists rows claimed but not published (released on Stop).
+func (n *Node) unsentIDs() []int64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []int64
+	for _, cs := range n.channels {
+		out = append(out, queueIDs(cs)...)
+	}
+	return out
+}

@@ -1,0 +1,201 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ably/ably-go/ably"
+
+	"github.com/livesync-dev/livesync-dev/connector"
+	"github.com/livesync-dev/livesync-dev/schema"
+)
+
+// Publish modes.
+const (
+	// PublishRealtime publishes over one ably-go realtime connection per node.
+	PublishRealtime = "realtime"
+	// PublishRESTBatch gathers the heads of up to 100 channels into one REST
+	// batch publish request (POST /messages), one message per BatchSpec.
+	PublishRESTBatch = "rest-batch"
+)
+
+// Debounce modes.
+const (
+	// DebounceLeading acts on the first notification at once and coalesces
+	// the rest within PollInterval.
+	DebounceLeading = "leading"
+	// DebounceTrailing waits PollInterval after the first notification.
+	DebounceTrailing = "trailing"
+)
+
+// AblyDedupeWindow is how long Ably remembers message ids for idempotent
+// publishing. A row re-published later than this after its first publish is
+// delivered twice, so lock and retry timings must fit inside it.
+const AblyDedupeWindow = 120 * time.Second
+
+// Options configure a connector node. Zero fields take the defaults listed
+// (the values of livesync.yaml's connector section).
+type Options struct {
+	// DatabaseURL connects as the connector role (required).
+	DatabaseURL string
+	// Names locate the outbox and nodes tables (default public.outbox, public.nodes).
+	Names schema.Names
+	// Ably are the ably-go options of the endpoint: key, host, port, TLS (required).
+	Ably []ably.ClientOption
+	// RealAbly paces publishing to 50 msg/s per channel and per connection.
+	RealAbly bool
+
+	// PollInterval is the fixed-rate period and the debounce window (1s).
+	PollInterval time.Duration
+	// PollFixedRate polls every PollInterval instead of LISTEN/NOTIFY.
+	PollFixedRate bool
+	// SafetyPoll is the slow poll in LISTEN mode (2s).
+	SafetyPoll time.Duration
+	// Debounce is "leading" (default) or "trailing".
+	Debounce string
+	// HeartbeatTimeout is how far ahead a node pushes its expiry (15s); it
+	// heartbeats every third of it.
+	HeartbeatTimeout time.Duration
+	// LockTTL is how long a claim or extension locks rows (30s).
+	LockTTL time.Duration
+	// BatchSize is the most rows one claim takes (100, 1..1000).
+	BatchSize int
+	// RetryMin and RetryMax bound the exponential backoff (100ms, 30s).
+	RetryMin, RetryMax time.Duration
+	// CompletionFlush bounds how long an ACKed row waits to be completed (250ms).
+	CompletionFlush time.Duration
+	// PermanentCodes are Ably error codes that block a channel instead of
+	// being retried (40009, 40010, 40160).
+	PermanentCodes []int
+	// RetainProcessed keeps published rows (processed = true) instead of deleting them.
+	RetainProcessed bool
+	// PublishMode is "realtime" (default) or "rest-batch".
+	PublishMode string
+	// HealthAddr is where /health, /metrics and /debug/state listen
+	// ("127.0.0.1:2259"; when taken, a free port, logged). "-" disables.
+	HealthAddr string
+	// StateDir, when set, is the .livesync folder: each node writes
+	// nodes/<id>.json there with its health address, removed on shutdown.
+	StateDir string
+	// FenceEveryAttempt extends the channel's row locks with one UPDATE
+	// before every publish attempt. When false (default), the claim or a
+	// recent extension (younger than lockTTL/3) counts for a first attempt,
+	// and retries always extend; either way no row is sent after its lock's
+	// deadline (set time + lockTTL − lockTTL/5).
+	FenceEveryAttempt bool
+	// Nodes is how many nodes RunNodes starts in this process (1).
+	Nodes int
+
+	// Logger receives the connector's logs (default: discard).
+	Logger *slog.Logger
+	// Events receives the typed event stream (default: a private Bus).
+	Events *connector.Bus
+}
+
+// withDefaults returns o with zero fields set to their defaults.
+func (o Options) withDefaults() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&o.PollInterval, time.Second)
+	def(&o.SafetyPoll, 2*time.Second)
+	def(&o.HeartbeatTimeout, 15*time.Second)
+	def(&o.LockTTL, 30*time.Second)
+	def(&o.RetryMin, 100*time.Millisecond)
+	def(&o.RetryMax, 30*time.Second)
+	def(&o.CompletionFlush, 250*time.Millisecond)
+	if o.Debounce == "" {
+		o.Debounce = DebounceLeading
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 100
+	}
+	if o.PermanentCodes == nil {
+		o.PermanentCodes = []int{40009, 40010, 40160}
+	}
+	if o.PublishMode == "" {
+		o.PublishMode = PublishRealtime
+	}
+	if o.HealthAddr == "" {
+		o.HealthAddr = "127.0.0.1:2259"
+	}
+	if o.Nodes == 0 {
+		o.Nodes = 1
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Events == nil {
+		o.Events = &connector.Bus{}
+	}
+	return o
+}
+
+// Validate fills defaults and refuses invalid values and combinations with
+// an error naming the option and the fix.
+func (o Options) Validate() (Options, error) {
+	o = o.withDefaults()
+	var errs []string
+	add := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
+	if o.DatabaseURL == "" {
+		add("DatabaseURL is empty: the connector needs the outbox database")
+	}
+	for name, d := range map[string]time.Duration{"pollInterval": o.PollInterval, "safetyPoll": o.SafetyPoll,
+		"heartbeatTimeout": o.HeartbeatTimeout, "lockTTL": o.LockTTL, "retry.min": o.RetryMin,
+		"retry.max": o.RetryMax, "completionFlush": o.CompletionFlush} {
+		if d < 0 {
+			add("%s is negative (%s)", name, d)
+		}
+	}
+	if o.BatchSize < 1 || o.BatchSize > 1000 {
+		add("batchSize %d is out of range: use 1..1000", o.BatchSize)
+	}
+	if o.RetryMin > o.RetryMax {
+		add("retry.min %s exceeds retry.max %s", o.RetryMin, o.RetryMax)
+	}
+	if sum := o.LockTTL + o.SafetyPoll + o.RetryMax; sum >= AblyDedupeWindow {
+		add("lockTTL (%s) + safetyPoll (%s) + retry.max (%s) = %s must stay under Ably's %s dedupe window, or a row re-published by another node after a crash is delivered twice: lower them",
+			o.LockTTL, o.SafetyPoll, o.RetryMax, sum, AblyDedupeWindow)
+	}
+	if o.LockTTL < 2*o.HeartbeatTimeout/3 {
+		add("lockTTL (%s) must be at least two heartbeat periods (2 × heartbeatTimeout/3 = %s): locks are extended on heartbeat", o.LockTTL, 2*o.HeartbeatTimeout/3)
+	}
+	if o.CompletionFlush >= o.LockTTL/2 {
+		add("completionFlush (%s) must be under half of lockTTL (%s)", o.CompletionFlush, o.LockTTL)
+	}
+	if o.Debounce != DebounceLeading && o.Debounce != DebounceTrailing {
+		add("debounce %q is unknown: use \"leading\" or \"trailing\"", o.Debounce)
+	}
+	switch o.PublishMode {
+	case PublishRealtime, PublishRESTBatch:
+	default:
+		add("publishMode %q is unknown: use \"realtime\" or \"rest-batch\"", o.PublishMode)
+	}
+	if o.Nodes < 1 || o.Nodes > 64 {
+		add("nodes %d is out of range: use 1..64", o.Nodes)
+	}
+	if len(errs) > 0 {
+		return o, errors.New("invalid connector options:\n  " + strings.Join(errs, "\n  "))
+	}
+	return o, nil
+}
+
+// permanent reports whether code blocks a channel.
+func (o *Options) permanent(code int) bool {
+	for _, c := range o.PermanentCodes {
+		if c == code {
+			return true
+		}
+	}
+	return false
+}
+
+// fenceMargin is how long before a lock's expiry the node stops sending
+// rows under it.
+func (o *Options) fenceMargin() time.Duration { return o.LockTTL / 5 }

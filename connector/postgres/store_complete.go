@@ -1,0 +1,186 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// OutboxExtendParams say whose locks to extend.
+type OutboxExtendParams struct {
+	// Node is the lock holder.
+	Node string
+	// IDs are the rows to extend.
+	IDs []int64
+	// LockTTL is the new lock duration from the database's now.
+	LockTTL time.Duration
+}
+
+// OutboxExtend pushes lock_expiry of the node's rows forward (fencing) and
+// returns the rows it still held; a row not returned must not be sent.
+func (s *Store) OutboxExtend(ctx context.Context, p OutboxExtendParams) (map[int64]bool, error) {
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`UPDATE %s SET lock_expiry = %s + $3::bigint * interval '1 microsecond'
+WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2 AND NOT processed RETURNING sequence_id`, s.outbox, sqlNow),
+		p.IDs, p.Node, p.LockTTL.Microseconds())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// OutboxReleaseParams say which locks to drop.
+type OutboxReleaseParams struct {
+	// Node is the lock holder.
+	Node string
+	// IDs are the rows to release.
+	IDs []int64
+}
+
+// OutboxRelease clears the node's locks on rows it will not publish now.
+func (s *Store) OutboxRelease(ctx context.Context, p OutboxReleaseParams) error {
+	_, err := s.pool.Exec(ctx, fmt.Sprintf(`UPDATE %s SET locked_by = NULL, lock_expiry = NULL
+WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2 AND NOT processed`, s.outbox), p.IDs, p.Node)
+	return err
+}
+
+// OutboxCompleteParams say which published rows to complete.
+type OutboxCompleteParams struct {
+	// Node is the lock holder.
+	Node string
+	// IDs are rows Ably acknowledged.
+	IDs []int64
+	// Tombstones are rows this node marked processed earlier; those below
+	// the table's max are deleted now.
+	Tombstones []int64
+	// Retain keeps the rows, marked processed, instead of deleting them.
+	Retain bool
+}
+
+// OutboxComplete finishes published rows in one transaction, serialised
+// across nodes by an advisory lock: rows below the table's max sequence_id
+// are deleted; the max itself stays with processed = true (the tombstone
+// sync endpoints read MAX(sequence_id) from); older tombstones are deleted.
+// It returns the rows it left as tombstones.
+func (s *Store) OutboxComplete(ctx context.Context, p OutboxCompleteParams) ([]int64, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after Commit
+	if p.Retain {
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE %s SET processed = true, locked_by = NULL, lock_expiry = NULL
+WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2`, s.outbox), p.IDs, p.Node); err != nil {
+			return nil, err
+		}
+		return nil, tx.Commit(ctx)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, 0)`, lockClassComplete); err != nil {
+		return nil, err
+	}
+	if len(p.IDs) > 0 {
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`DELETE FROM %[1]s WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2
+  AND sequence_id < (SELECT max(sequence_id) FROM %[1]s)`, s.outbox), p.IDs, p.Node); err != nil {
+			return nil, err
+		}
+	}
+	var kept []int64
+	rows, err := tx.Query(ctx, fmt.Sprintf(`UPDATE %s SET processed = true, locked_by = NULL, lock_expiry = NULL
+WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2 RETURNING sequence_id`, s.outbox), p.IDs, p.Node)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		kept = append(kept, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	old := append(append([]int64{}, p.Tombstones...), kept...)
+	if len(old) > 0 {
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`DELETE FROM %[1]s WHERE sequence_id = ANY($1::bigint[]) AND processed
+  AND sequence_id < (SELECT max(sequence_id) FROM %[1]s)`, s.outbox), old); err != nil {
+			return nil, err
+		}
+	}
+	// Which of them are still tombstones?
+	var still []int64
+	if len(old) > 0 {
+		rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT sequence_id FROM %s WHERE sequence_id = ANY($1::bigint[]) AND processed`, s.outbox), old)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			still = append(still, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return still, tx.Commit(ctx)
+}
+
+// OutboxSweepTombstones deletes every processed row below the table's max
+// (tombstones left by nodes that died); it scans the table, so nodes run it
+// at start and after reaping a node, not per completion.
+func (s *Store) OutboxSweepTombstones(ctx context.Context) (int64, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after Commit
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, 0)`, lockClassComplete); err != nil {
+		return 0, err
+	}
+	tag, err := tx.Exec(ctx, fmt.Sprintf(`DELETE FROM %[1]s WHERE processed AND sequence_id < (SELECT max(sequence_id) FROM %[1]s)`, s.outbox))
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), tx.Commit(ctx)
+}
+
+// OutboxStillPending returns which of ids are still unprocessed rows (a
+// blocked channel unblocks when its blocking row is gone).
+func (s *Store) OutboxStillPending(ctx context.Context, ids []int64) (map[int64]bool, error) {
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT sequence_id FROM %s WHERE sequence_id = ANY($1::bigint[]) AND NOT processed`, s.outbox), ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// OutboxMaxID is the table's highest sequence_id (0 when empty).
+func (s *Store) OutboxMaxID(ctx context.Context) (int64, error) {
+	var m int64
+	err := s.pool.QueryRow(ctx, fmt.Sprintf(`SELECT coalesce(max(sequence_id), 0) FROM %s`, s.outbox)).Scan(&m)
+	return m, err
+}

@@ -1,0 +1,45 @@
+package connector
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ably/ably-go/ably"
+)
+
+// TestPacerSpacesSlots: against real Ably sends are spaced to 50 msg/s per
+// channel and per connection.
+func TestPacerSpacesSlots(t *testing.T) {
+	p := newPacer(RealAblyRate)
+	t0 := time.Unix(1000, 0)
+	step := time.Second / RealAblyRate
+	var last time.Time
+	for i := 0; i < 100; i++ {
+		ch := "a"
+		if i%2 == 1 {
+			ch = "b"
+		}
+		at := p.reserve(t0, ch)
+		if want := t0.Add(time.Duration(i) * step); !at.Equal(want) {
+			t.Fatalf("slot %d at %v, want %v (connection limit)", i, at.Sub(t0), want.Sub(t0))
+		}
+		last = at
+	}
+	// After a quiet second, a channel may send at once again.
+	later := last.Add(2 * time.Second)
+	if at := p.reserve(later, "a"); !at.Equal(later) {
+		t.Errorf("idle channel waits %v", at.Sub(later))
+	}
+}
+
+// TestErrorCode extracts Ably codes from wrapped errors.
+func TestErrorCode(t *testing.T) {
+	err := &ably.ErrorInfo{Code: 40009, StatusCode: 400}
+	if got := ErrorCode(errors.Join(errors.New("x"), err)); got != 40009 {
+		t.Errorf("code %d", got)
+	}
+	if ErrorCode(errors.New("plain")) != 0 {
+		t.Error("plain error has a code")
+	}
+}
