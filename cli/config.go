@@ -55,12 +55,12 @@ func changed(cmd *cobra.Command, m map[string]string, flag, key string) {
 
 // sandboxOptions maps the configuration onto sandbox options shared by
 // `sandbox up` and `up`.
-func sandboxOptions(cmd *cobra.Command, cfg *config.Config) sandbox.Options {
+func sandboxOptions(progress io.Writer, cfg *config.Config) sandbox.Options {
 	opts := sandbox.Options{
 		Dir: ".", PgURL: cfg.Postgres.URL, NoIndexes: !cfg.Sandbox.Indexes, Names: names(cfg),
 		Backend: cfg.Sandbox.Backend, PostgresPort: cfg.Sandbox.PostgresPort,
 		PostgresVersion: cfg.Sandbox.PostgresVersion, EmbeddedRepository: cfg.Sandbox.EmbeddedRepository,
-		Executable: selfExecutable(), AblyAddr: cfg.Ably.Local.Addr, Progress: cmd.ErrOrStderr(),
+		Executable: selfExecutable(), AblyAddr: cfg.Ably.Local.Addr, Progress: progress,
 	}
 	if cfg.Ably.Key != "" {
 		opts.AblyKey = cfg.Ably.Key

@@ -58,6 +58,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	for _, add := range commands {
 		root.AddCommand(add())
 	}
+	rootRunsUp(root)
 	return root
 }
 

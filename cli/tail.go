@@ -89,16 +89,7 @@ func tailClientOptions(key string) ([]ably.ClientOption, error) {
 		}
 		return []ably.ClientOption{ably.WithKey(key)}, nil
 	}
-	if key == "" {
-		key = a.Key
-	}
-	opts := []ably.ClientOption{ably.WithEndpoint(a.Host), ably.WithPort(a.Port), ably.WithTLS(a.TLS), ably.WithKey(key)}
-	if a.TLS {
-		opts = append(opts, ably.WithTLSPort(a.Port))
-	} else {
-		opts = append(opts, ably.WithInsecureAllowBasicAuthWithoutTLS())
-	}
-	return opts, nil
+	return ablyClientOptions(a, key), nil
 }
 
 // printTail prints messages until ctx ends.

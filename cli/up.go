@@ -1,78 +1,85 @@
 package cli
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
-	"github.com/livesync-dev/livesync-dev/sandbox"
+	"github.com/livesync-dev/livesync-dev/config"
 )
 
 func init() { commands = append(commands, newUpCommand) }
 
 // upFlags are the flags of `up`.
 type upFlags struct {
-	keep  bool
-	pgURL string
+	keep        bool
+	readonly    bool
+	headless    bool
+	connector   bool
+	allowWrites bool
+	force       bool
+	pgURL       string
+	ablyKey     string
+	nodes       int
 }
 
 func newUpCommand() *cobra.Command {
 	var f upFlags
 	cmd := &cobra.Command{
 		Use:   "up",
-		Short: "Bring the sandbox up and keep it running until Ctrl-C",
-		Long: "Bring the sandbox up (reusing a healthy one), print its status, and wait until Ctrl-C;\n" +
-			"then stop what this command started (nothing it found already running), unless --keep.",
+		Short: "Sandbox + connector + dashboard (the default command)",
+		Long: "Bring the sandbox up (reusing a healthy one), serve the Ably endpoint, start the connector\n" +
+			"node(s) and the live tail, and show the dashboard until q or Ctrl-C; then stop what this\n" +
+			"command started (nothing it found already running), unless --keep. Without a terminal, or\n" +
+			"with --headless, it prints status lines instead. With --pg-url it debugs someone else's\n" +
+			"outbox: read-only unless --allow-writes, and no connector unless --connector.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runUp(ctx, cmd, f)
+			cfg, overrides, err := upConfig(cmd, f)
+			if err != nil {
+				return err
+			}
+			if f.headless || !term.IsTerminal(int(os.Stdout.Fd())) {
+				return runHeadless(ctx, cmd, cfg, f)
+			}
+			return runDashboard(ctx, cmd, cfg, overrides, f)
 		},
 	}
-	cmd.Flags().BoolVar(&f.keep, "keep", false, "leave the sandbox running on exit")
-	cmd.Flags().StringVar(&f.pgURL, "pg-url", "", "attach to an existing Postgres instead of running one")
+	fl := cmd.Flags()
+	fl.BoolVar(&f.keep, "keep", false, "leave the sandbox running on exit")
+	fl.BoolVar(&f.readonly, "readonly", false, "hide and refuse every action that writes")
+	fl.BoolVar(&f.headless, "headless", false, "print status lines instead of the dashboard")
+	fl.StringVar(&f.pgURL, "pg-url", "", "attach to an existing database (read-only, no connector, unless the flags below)")
+	fl.BoolVar(&f.connector, "connector", false, "with --pg-url: also run our connector against it")
+	fl.BoolVar(&f.allowWrites, "allow-writes", false, "with --pg-url: allow inserts and row actions")
+	fl.BoolVar(&f.force, "force", false, "with --connector: run even while the nodes table holds live nodes that are not ours")
+	fl.StringVar(&f.ablyKey, "ably-key", "", "publish to real Ably with this key (or set ABLY_API_KEY); never written to disk")
+	fl.IntVar(&f.nodes, "nodes", 1, "connector nodes to run in this process")
 	return cmd
 }
 
-func runUp(ctx context.Context, cmd *cobra.Command, f upFlags) error {
-	errw := cmd.ErrOrStderr()
+// rootRunsUp makes `livesync-dev` with no command run `up`.
+func rootRunsUp(root *cobra.Command) {
+	up := newUpCommand()
+	root.Flags().AddFlagSet(up.Flags())
+	root.Args = cobra.NoArgs
+	root.RunE = up.RunE
+}
+
+// upConfig loads the configuration with `up`'s flags as overrides.
+func upConfig(cmd *cobra.Command, f upFlags) (*config.Config, map[string]string, error) {
 	overrides := map[string]string{}
 	changed(cmd, overrides, "pg-url", "postgres.url")
+	changed(cmd, overrides, "ably-key", "ably.key")
+	changed(cmd, overrides, "nodes", "connector.nodes")
+	if f.readonly {
+		overrides["dashboard.readonly"] = "true"
+	}
 	cfg, err := loadConfig(cmd, overrides)
-	if err != nil {
-		return err
-	}
-	before, _ := sandbox.Status(ctx, ".")
-	wasRunning := before != nil && before.Postgres.Running
-	opts := sandboxOptions(cmd, cfg)
-	opts.Executable = "" // up serves the endpoint in-process (below)
-	st, err := sandbox.Up(ctx, opts)
-	if err != nil {
-		return err
-	}
-	stopAbly, err := upAbly(ctx, st, cfg, errw)
-	if err != nil {
-		return err
-	}
-	defer stopAbly()
-	if err := printState(cmd, st, false); err != nil {
-		return err
-	}
-	fmt.Fprintln(errw, "sandbox is up; press Ctrl-C to stop")
-	<-ctx.Done()
-	stopAbly()
-	if f.keep || wasRunning || st.Postgres.Backend == "external" {
-		fmt.Fprintln(errw, "leaving the sandbox running")
-		return nil
-	}
-	dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	_, err = sandbox.Down(dctx, sandbox.DownOptions{Dir: st.Dir(), Progress: errw})
-	return err
+	return cfg, overrides, err
 }

@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/livesync-dev/livesync-dev/config"
+	"github.com/livesync-dev/livesync-dev/connector"
+	"github.com/livesync-dev/livesync-dev/monitor"
+	"github.com/livesync-dev/livesync-dev/sandbox"
+	"github.com/livesync-dev/livesync-dev/tui"
+	"github.com/livesync-dev/livesync-dev/tui/source"
+)
+
+// runHeadless runs the stack and prints one status line per refresh period
+// until ctx ends.
+func runHeadless(ctx context.Context, cmd *cobra.Command, cfg *config.Config, f upFlags) error {
+	errw := cmd.ErrOrStderr()
+	s, err := startStack(ctx, cfg, f, errw, errw)
+	if err != nil {
+		return err
+	}
+	defer s.stop(errw)
+	if err := printState(cmd, s.st, false); err != nil {
+		return err
+	}
+	fmt.Fprintln(errw, "up: running; press Ctrl-C to stop")
+	period := cfg.Dashboard.Refresh
+	if period < time.Second {
+		period = time.Second
+	}
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	last := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			line := statusLine(ctx, s.mon)
+			if line != last {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", time.Now().UTC().Format(time.TimeOnly), line)
+				last = line
+			}
+		}
+	}
+}
+
+// statusLine is one headless status line.
+func statusLine(ctx context.Context, mon *monitor.Monitor) string {
+	snap, err := mon.Snapshot(ctx)
+	if err != nil {
+		return fmt.Sprintf("status: %v", err)
+	}
+	alive := 0
+	for _, n := range snap.Nodes {
+		if n.Alive {
+			alive++
+		}
+	}
+	age := "-"
+	if snap.Outbox.OldestPendingAgeSeconds != nil {
+		age = fmt.Sprintf("%.1fs", *snap.Outbox.OldestPendingAgeSeconds)
+	}
+	return fmt.Sprintf("pending %d (rejected %d, locked %d), oldest %s, stuck %d, nodes %d/%d alive, warnings %d",
+		snap.Outbox.Pending, snap.Outbox.RejectedPending, snap.Outbox.Locked,
+		age, len(snap.Stuck), alive, len(snap.Nodes), len(snap.Warnings))
+}
+
+// runDashboard shows the tview dashboard; the stack starts behind a progress
+// screen and everything it started stops when the user quits.
+func runDashboard(ctx context.Context, cmd *cobra.Command, cfg *config.Config, overrides map[string]string, f upFlags) error {
+	if err := tui.ValidateConfig(cfg.Dashboard); err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	project, err := sandbox.Find(".")
+	if err != nil {
+		project = "."
+	}
+	logPath := filepath.Join(project, sandbox.DirName, "up.log")
+	var stackPtr atomic.Pointer[upStack]
+	external := cfg.Postgres.URL != ""
+	dash := tui.New(tui.Options{
+		Config:   cfg.Dashboard,
+		Readonly: cfg.Dashboard.Readonly || (external && !f.allowWrites),
+		External: external,
+		Startup: func(ctx context.Context, progress func(string)) (tui.Source, error) {
+			logw, err := openLog(logPath)
+			if err != nil {
+				return nil, err
+			}
+			s, err := startStack(ctx, cfg, f, tui.ProgressWriter(progress), logw)
+			if err != nil {
+				return nil, err
+			}
+			stackPtr.Store(s)
+			var endpoint *monitor.Endpoint
+			if a := s.st.Ably; a != nil {
+				key := a.Key
+				if !a.Local {
+					key = cfg.Ably.Key
+				}
+				endpoint = &monitor.Endpoint{Host: a.Host, Port: a.Port, TLS: a.TLS, Key: key}
+			}
+			return source.New(ctx, source.Options{Monitor: s.mon, Tail: s.tail, Buses: busesOf(s), Endpoint: endpoint}), nil
+		},
+	})
+	file, _ := cmd.Flags().GetString(configFlag)
+	go func() {
+		current := cfg
+		_ = config.Watch(ctx, config.Source{File: file, Env: os.Environ(), Flags: overrides}, 0, func(next *config.Config, err error) {
+			dash.OnConfig(next, err)
+			if stack := stackPtr.Load(); err == nil && stack != nil && connectorChanged(current, next) {
+				if rerr := stack.restartConnector(ctx, next); rerr != nil {
+					dash.ShowConfigError(fmt.Errorf("connector settings not applied: %w", rerr))
+					return
+				}
+				current = next
+			}
+		})
+	}()
+	err = dash.Run(ctx)
+	errw := cmd.ErrOrStderr()
+	if stack := stackPtr.Load(); stack != nil {
+		stack.stop(errw)
+	}
+	if err == tui.ErrInterrupted {
+		return nil
+	}
+	return err
+}
+
+func busesOf(s *upStack) []*connector.Bus {
+	if s.group == nil {
+		return nil
+	}
+	return []*connector.Bus{s.bus}
+}
+
+func openLog(path string) (io.Writer, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the log %s: %w", path, err)
+	}
+	return f, nil
+}
