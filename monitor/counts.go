@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -29,11 +30,52 @@ func (m *Monitor) counts(ctx context.Context, s *Snapshot) error {
 			return nil
 		}
 	}
-	q := fmt.Sprintf(`SELECT
-  (SELECT count(*) FROM %[1]s WHERE NOT processed),
-  (SELECT count(*) FROM %[1]s WHERE NOT processed AND lock_expiry IS NOT NULL AND lock_expiry > %[2]s),
-  (SELECT count(*) FROM %[1]s WHERE rejected AND NOT processed)`, o, nowSQL)
-	return m.db.QueryRow(ctx, q).Scan(&s.Outbox.Pending, &s.Outbox.Locked, &s.Outbox.RejectedPending)
+	var est [3]bool
+	var err error
+	for i, c := range []struct {
+		where string
+		dst   *int64
+	}{
+		{"NOT processed", &s.Outbox.Pending},
+		{"NOT processed AND lock_expiry IS NOT NULL AND lock_expiry > " + nowSQL, &s.Outbox.Locked},
+		{"rejected AND NOT processed", &s.Outbox.RejectedPending},
+	} {
+		if *c.dst, est[i], err = m.countCapped(ctx, o, c.where); err != nil {
+			return err
+		}
+	}
+	s.Outbox.Estimated = est[0] || est[1] || est[2]
+	return nil
+}
+
+// countCapped counts the rows matching where, reading at most
+// ExactCountCap of them through the partial indexes; past the cap it returns
+// the planner's estimate (at least cap+1) and true, so a snapshot of a huge
+// backlog stays fast (a count of 100k pending rows on a 10M-row outbox
+// takes 0.1-0.4 s, every refresh).
+func (m *Monitor) countCapped(ctx context.Context, outbox, where string) (int64, bool, error) {
+	limit := m.opts.exactCountCap()
+	var n int64
+	q := fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s LIMIT %d) capped", outbox, where, limit+1)
+	if err := m.db.QueryRow(ctx, q).Scan(&n); err != nil {
+		return 0, false, err
+	}
+	if n <= int64(limit) {
+		return n, false, nil
+	}
+	var plan []byte
+	if err := m.db.QueryRow(ctx, fmt.Sprintf("EXPLAIN (FORMAT JSON) SELECT 1 FROM %s WHERE %s", outbox, where)).Scan(&plan); err != nil {
+		return 0, false, err
+	}
+	var doc []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		} `json:"Plan"`
+	}
+	if err := json.Unmarshal(plan, &doc); err == nil && len(doc) == 1 && int64(doc[0].Plan.Rows) > n {
+		n = int64(doc[0].Plan.Rows)
+	}
+	return n, true, nil
 }
 
 // estimates are planner statistics for the outbox.

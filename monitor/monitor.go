@@ -65,6 +65,18 @@ type Options struct {
 	// while the table's estimated size is at most this many rows (default
 	// 100,000); negative means always estimate.
 	ExactRowLimit int
+	// ExactCountCap bounds how many rows an exact count reads (default
+	// 10,000); larger backlogs are reported as planner estimates with
+	// estimated: true.
+	ExactCountCap int
+}
+
+// exactCountCap is ExactCountCap with its default.
+func (o Options) exactCountCap() int {
+	if o.ExactCountCap <= 0 {
+		return 10000
+	}
+	return o.ExactCountCap
 }
 
 // exactRowLimit is ExactRowLimit with its default.

@@ -111,3 +111,21 @@ func TestValidateJSONLocatesErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestCountsPastTheCapAreEstimates(t *testing.T) {
+	db := pgtest.NewDB(t)
+	exec(t, db,
+		`INSERT INTO outbox (mutation_id, channel, name, rejected) SELECT 'm', 'c', 'e', g <= 5 FROM generate_series(1, 2000) g`,
+		`ANALYZE outbox`)
+	s, err := newMonitor(t, db, monitor.Options{ExactCountCap: 100}).Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := s.Outbox
+	if !o.Estimated || o.Pending < 1800 || o.Pending > 2200 {
+		t.Fatalf("pending %d estimated %v: want a flagged estimate near 2000", o.Pending, o.Estimated)
+	}
+	if o.RejectedPending != 5 {
+		t.Fatalf("rejected %d: under the cap the count stays exact", o.RejectedPending)
+	}
+}
