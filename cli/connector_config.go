@@ -17,6 +17,7 @@ func connectorTuning(cfg *config.Config) postgres.Options {
 		Debounce:         c.Debounce,
 		HeartbeatTimeout: c.HeartbeatTimeout,
 		LockTTL:          c.LockTTL,
+		LazyFence:        c.LazyFence,
 		BatchSize:        c.BatchSize,
 		RetryMin:         c.Retry.Min,
 		RetryMax:         c.Retry.Max,

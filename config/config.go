@@ -88,6 +88,8 @@ type Connector struct {
 	HeartbeatTimeout time.Duration `yaml:"heartbeatTimeout" doc:"How far ahead a node sets its nodes.expiry; it refreshes every third of it."`
 	// LockTTL is how long a claimed row stays locked by its node.
 	LockTTL time.Duration `yaml:"lockTTL" doc:"How long claimed rows stay locked; at least 2 x pollInterval, and lockTTL + safetyPoll + retry.max < 120s."`
+	// LazyFence skips the lock extension before a fresh row's first attempt.
+	LazyFence bool `yaml:"lazyFence" doc:"Skip extending a row's lock before its first publish when it was locked < lockTTL/3 ago (faster; misses locks cleared by hand)."`
 	// BatchSize is the number of rows claimed per round.
 	BatchSize int `yaml:"batchSize" min:"1" max:"1000" doc:"Rows claimed per round."`
 	// Retry bounds the publish retry backoff.

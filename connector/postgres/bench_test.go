@@ -31,7 +31,7 @@ func benchDrain(b *testing.B, mode string) {
 		opts.HeartbeatTimeout, opts.LockTTL, opts.RetryMax = 15*time.Second, 30*time.Second, 5*time.Second
 		opts.CompletionFlush = 250 * time.Millisecond
 		opts.PublishMode = mode
-		opts.FenceEveryAttempt = os.Getenv("BENCH_FENCE_EVERY") != ""
+		opts.LazyFence = os.Getenv("BENCH_LAZY_FENCE") != ""
 		if v := os.Getenv("BENCH_BATCH"); v != "" {
 			opts.BatchSize, _ = strconv.Atoi(v)
 		}

@@ -22,6 +22,7 @@ type chanState struct {
 	attempts int // attempts on the current head row
 	lastCode int
 	lastErr  string
+	prefetch *fencePrefetch // the next row's lock extension; worker-owned
 }
 
 // heldRow is a claimed row with its fencing deadline.
@@ -101,16 +102,34 @@ func (n *Node) worker(cs *chanState) {
 		}
 		h := cs.queue[0]
 		now := time.Now()
-		needExtend := n.opts.FenceEveryAttempt || cs.attempts > 0 || now.Sub(h.confirmed) > n.opts.LockTTL/3 || !now.Before(h.deadline)
+		needExtend := !n.opts.LazyFence || cs.attempts > 0 || now.Sub(h.confirmed) > n.opts.LockTTL/3 || !now.Before(h.deadline)
 		ids := queueIDs(cs)
+		if !n.opts.LazyFence && cs.attempts == 0 && now.Before(h.deadline) {
+			// Per-attempt fencing needs only the row about to be sent: while
+			// its lock is live no other node may take any row of the channel.
+			ids = ids[:1]
+		}
 		attempt := cs.attempts + 1
 		n.mu.Unlock()
 
-		if needExtend && !n.fence(cs, ids) {
+		if pre := cs.prefetch; pre != nil && pre.row == h && attempt == 1 {
+			// Fenced while the previous row awaited its ACK.
+			cs.prefetch = nil
+			r := <-pre.reply
+			if !n.fenced(cs, pre.ids, pre.start, r.got, r.err) {
+				continue
+			}
+		} else if needExtend && !n.fence(cs, ids) {
 			continue
 		}
+		cs.prefetch = nil
 		n.mu.Lock()
 		deadline := h.deadline
+		if !n.opts.LazyFence && len(cs.queue) > 1 {
+			// Fence the next row now, overlapping the round trip with this
+			// row's ACK; the next attempt waits for it before sending.
+			cs.prefetch = n.prefetchFence(cs.queue[1])
+		}
 		n.mu.Unlock()
 		err := n.publish(cs.name, h.row, deadline)
 		if n.killCtx.Err() != nil {
@@ -139,7 +158,12 @@ func (n *Node) worker(cs *chanState) {
 // false when the worker must re-evaluate (rows dropped or a database error).
 func (n *Node) fence(cs *chanState, ids []int64) bool {
 	start := time.Now()
-	got, err := n.store.OutboxExtend(n.runCtx, OutboxExtendParams{Node: n.id, IDs: ids, LockTTL: n.opts.LockTTL})
+	got, err := n.extend(n.runCtx, ids)
+	return n.fenced(cs, ids, start, got, err)
+}
+
+// fenced applies the result of extending ids (requested at start).
+func (n *Node) fenced(cs *chanState, ids []int64, start time.Time, got map[int64]bool, err error) bool {
 	if err != nil {
 		if n.runCtx.Err() == nil {
 			n.dbError("extend locks", err)
@@ -287,4 +311,22 @@ func (n *Node) unsentIDs() []int64 {
 		out = append(out, queueIDs(cs)...)
 	}
 	return out
+}
+
+// fencePrefetch is a lock extension requested ahead of a row's attempt.
+type fencePrefetch struct {
+	row   *heldRow
+	ids   []int64
+	start time.Time
+	reply chan fenceReply
+}
+
+// prefetchFence starts extending h's lock in the background.
+func (n *Node) prefetchFence(h *heldRow) *fencePrefetch {
+	p := &fencePrefetch{row: h, ids: []int64{h.row.SequenceID}, start: time.Now(), reply: make(chan fenceReply, 1)}
+	go func() {
+		got, err := n.extend(n.runCtx, p.ids)
+		p.reply <- fenceReply{got: got, err: err}
+	}()
+	return p
 }

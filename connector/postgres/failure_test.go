@@ -161,3 +161,41 @@ func TestLargeRowBlocksOnlyItsChannel(t *testing.T) {
 	s.waitCount(t, 4, 20*time.Second)
 	s.checkOrder(t)
 }
+
+// TestFenceNeverSendsAStolenRow: while the endpoint is down the node keeps
+// retrying a channel's head row; someone takes the channel's locks away
+// (as `outbox retry --force` plus another node would). When the endpoint
+// returns, the node's fence fails and it sends none of those rows; once the
+// intruder lets go, they are claimed again and arrive exactly once.
+func TestFenceNeverSendsAStolenRow(t *testing.T) {
+	e := newEnv(t)
+	addr := e.ably.Addr()
+	events, unsub := e.bus.Subscribe(10000)
+	defer unsub()
+	opts := e.options()
+	opts.RetryMin, opts.RetryMax = 100*time.Millisecond, 300*time.Millisecond
+	startNode(t, opts)
+	e.ably.Close()
+	e.insertSpread(t, "fence", 5, 1)
+	waitEvent(t, events, 20*time.Second, "a failed publish while the endpoint is down", func(ev connector.Event) bool {
+		return ev.Kind == connector.EventFailed
+	})
+	e.exec(t, `UPDATE outbox SET locked_by = 'intruder', lock_expiry = (now() AT TIME ZONE 'utc') + interval '1 hour' WHERE NOT processed`)
+	e.startAbly(t, addr)
+	s := e.subscribe(t, channelNames("fence", 1)...)
+	published := 0
+	waitEvent(t, events, 20*time.Second, "the node noticing it lost the locks", func(ev connector.Event) bool {
+		if ev.Kind == connector.EventPublished {
+			published++
+		}
+		return ev.Kind == connector.EventLeaseLost
+	})
+	if published != 0 || s.total() != 0 {
+		t.Fatalf("stolen rows were published: %d publish events, %d received", published, s.total())
+	}
+	e.exec(t, `UPDATE outbox SET locked_by = NULL, lock_expiry = NULL WHERE locked_by = 'intruder'`)
+	s.waitCount(t, 5, 30*time.Second)
+	if ids := s.checkOrder(t); len(ids) != 5 {
+		t.Fatalf("received %d distinct rows, want 5", len(ids))
+	}
+}

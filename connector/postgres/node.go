@@ -37,6 +37,8 @@ type Node struct {
 	trigger chan struct{} // claim now (buffered 1)
 	flush   chan struct{} // completer: flush now (buffered 1)
 
+	fenceReqs chan fenceRequest // channel workers → fencer
+
 	mu         sync.Mutex
 	channels   map[string]*chanState
 	held       int               // rows in memory: queued or awaiting completion
@@ -60,7 +62,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{id: uuid.NewString(), opts: opts, bus: opts.Events, trigger: make(chan struct{}, 1),
-		flush: make(chan struct{}, 1), channels: map[string]*chanState{}, lastDrop: map[string]uint64{}}
+		flush: make(chan struct{}, 1), fenceReqs: make(chan fenceRequest), channels: map[string]*chanState{}, lastDrop: map[string]uint64{}}
 	n.log = opts.Logger.With("node", n.id[:8])
 	n.share.Store("-")
 	pool, err := dbconn.Pool(ctx, opts.DatabaseURL, "livesync-dev connector "+n.id, 8)
@@ -98,6 +100,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if _, err := n.store.OutboxSweepTombstones(ctx); err != nil {
 		n.log.Warn("tombstone sweep failed", "err", err)
 	}
+	n.loop(n.fenceLoop)
 	n.loop(n.claimLoop)
 	n.loop(n.completeLoop)
 	n.loop(n.heartbeatLoop)

@@ -81,12 +81,16 @@ type Options struct {
 	// StateDir, when set, is the .livesync folder: each node writes
 	// nodes/<id>.json there with its health address, removed on shutdown.
 	StateDir string
-	// FenceEveryAttempt extends the channel's row locks with one UPDATE
-	// before every publish attempt. When false (default), the claim or a
-	// recent extension (younger than lockTTL/3) counts for a first attempt,
-	// and retries always extend; either way no row is sent after its lock's
-	// deadline (set time + lockTTL − lockTTL/5).
-	FenceEveryAttempt bool
+	// LazyFence skips the lock extension before a first attempt when the
+	// row's lock was set or extended less than lockTTL/3 ago (retries always
+	// extend). By default (false) every attempt is fenced: the row's lock is
+	// extended first (batched across channels, and overlapped with the
+	// previous row's ACK) and a row whose lock could not be extended is never
+	// sent. Either way no row is sent after its lock's deadline (set time +
+	// lockTTL − lockTTL/5). Lazy fencing saves one row write per message
+	// (about 13k vs 8-9k rows/s here) at the cost of not noticing a lock that
+	// was cleared by hand (outbox retry --force) within that window.
+	LazyFence bool
 	// Nodes is how many nodes RunNodes starts in this process (1).
 	Nodes int
 

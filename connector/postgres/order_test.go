@@ -165,16 +165,15 @@ func TestLockedHeadDoesNotStarveOtherChannels(t *testing.T) {
 	s.checkOrder(t)
 }
 
-// TestFenceEveryAttempt: extending locks before every publish (while
-// claims keep adding rows to the channels) never mistakes a fresh row for a
-// lost lock; everything arrives in order.
-func TestFenceEveryAttempt(t *testing.T) {
+// TestLazyFence: with lazy fencing (the claim counts as the first
+// attempt's fence) everything still arrives in order, no lock is lost.
+func TestLazyFence(t *testing.T) {
 	e := newEnv(t)
 	s := e.subscribe(t, channelNames("fe", 10)...)
 	events, unsub := e.bus.Subscribe(100000)
 	defer unsub()
 	opts := e.options()
-	opts.FenceEveryAttempt = true
+	opts.LazyFence = true
 	e.insertSpread(t, "fe", 1000, 10)
 	startNode(t, opts)
 	s.waitCount(t, 1000, 60*time.Second)
