@@ -79,9 +79,15 @@ func TestConnectorRunPublishesAndStopsCleanly(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("no message within 30s\n%s", stderr)
 	}
+	// Node 1 may publish before node 2 has registered: wait for both.
 	var nodes int
-	if err := admin.QueryRow(context.Background(), `SELECT count(*) FROM nodes`).Scan(&nodes); err != nil || nodes != 2 {
-		t.Errorf("nodes table: %d rows (%v), want 2", nodes, err)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if err := admin.QueryRow(context.Background(), `SELECT count(*) FROM nodes`).Scan(&nodes); err == nil && nodes == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nodes table: %d rows, want 2\n%s", nodes, stderr)
+		}
 	}
 	cancel()
 	select {
