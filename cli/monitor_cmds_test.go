@@ -34,30 +34,8 @@ func runMon(t *testing.T, args ...string) (string, string, int) {
 	return stdout.String(), stderr.String(), code
 }
 
-// seedOutbox seeds by hand: an expired node, a live node, row 2 locked by
-// the dead node (lock not lapsed), row 3 whose lock lapsed under the live
-// node, row 4 rejected, row 5 unlocked, row 1 processed, row 6 locked by
-// the live node with a live lock.
-func seedOutbox(t *testing.T, db *pgtest.DB) {
-	t.Helper()
-	conn := db.Admin(t)
-	for _, s := range []string{
-		`INSERT INTO nodes (id, expiry) VALUES
-		   ('node-dead', (now() AT TIME ZONE 'utc') - interval '1 minute'),
-		   ('node-live', (now() AT TIME ZONE 'utc') + interval '1 minute')`,
-		`INSERT INTO outbox (sequence_id, mutation_id, channel, name, data, processed) VALUES (1, 'm1', 'done', 'e', '{}', true)`,
-		`INSERT INTO outbox (sequence_id, mutation_id, channel, name, data, locked_by, lock_expiry) VALUES
-		   (2, 'm2', 'chan-a', 'e', '{"n":2}', 'node-dead', (now() AT TIME ZONE 'utc') + interval '25 seconds'),
-		   (3, 'm3', 'chan-b', 'e', '{"n":3}', 'node-live', (now() AT TIME ZONE 'utc') - interval '10 seconds')`,
-		`INSERT INTO outbox (sequence_id, mutation_id, channel, name, data, rejected) VALUES (4, 'm4', 'chan-c', 'e', '{"n":4}', true)`,
-		`INSERT INTO outbox (sequence_id, mutation_id, channel, name, data) VALUES (5, 'm5', 'chan-d', 'e', '{"n":5}')`,
-		`SELECT setval('outbox_sequence_id_seq', 5)`,
-	} {
-		if _, err := conn.Exec(context.Background(), s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-}
+// seedOutbox seeds the stuck-row scenario (see pgtest.SeedStuckScenario).
+func seedOutbox(t *testing.T, db *pgtest.DB) { db.SeedStuckScenario(t) }
 
 // statusDoc is the part of `status --json` the tests read.
 type statusDoc struct {

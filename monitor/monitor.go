@@ -88,22 +88,7 @@ func (o Options) exactRowLimit() int {
 }
 
 // fillNames fills empty names with schema.DefaultNames.
-func fillNames(n schema.Names) schema.Names {
-	d := schema.DefaultNames()
-	if n.OutboxSchema == "" {
-		n.OutboxSchema = d.OutboxSchema
-	}
-	if n.OutboxTable == "" {
-		n.OutboxTable = d.OutboxTable
-	}
-	if n.NodesSchema == "" {
-		n.NodesSchema = d.NodesSchema
-	}
-	if n.NodesTable == "" {
-		n.NodesTable = d.NodesTable
-	}
-	return n
-}
+func fillNames(n schema.Names) schema.Names { return n.WithDefaults() }
 
 // Monitor watches one outbox. It is safe for concurrent use; it remembers
 // when it first saw each pending row and successive maxima for the rates.

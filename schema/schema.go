@@ -32,6 +32,9 @@ func DefaultNames() Names {
 	return Names{OutboxSchema: "public", OutboxTable: "outbox", NodesSchema: "public", NodesTable: "nodes"}
 }
 
+// WithDefaults fills empty fields from DefaultNames.
+func (n Names) WithDefaults() Names { return n.withDefaults() }
+
 // withDefaults fills empty fields from DefaultNames.
 func (n Names) withDefaults() Names {
 	d := DefaultNames()

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 	"time"
 )
 
@@ -92,22 +94,9 @@ WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2`, s.outbox), p.IDs, p.N
 			return nil, err
 		}
 	}
-	var kept []int64
-	rows, err := tx.Query(ctx, fmt.Sprintf(`UPDATE %s SET processed = true, locked_by = NULL, lock_expiry = NULL
+	kept, err := queryIDs(ctx, tx, fmt.Sprintf(`UPDATE %s SET processed = true, locked_by = NULL, lock_expiry = NULL
 WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2 RETURNING sequence_id`, s.outbox), p.IDs, p.Node)
 	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		kept = append(kept, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	old := append(append([]int64{}, p.Tombstones...), kept...)
@@ -120,24 +109,20 @@ WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2 RETURNING sequence_id`,
 	// Which of them are still tombstones?
 	var still []int64
 	if len(old) > 0 {
-		rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT sequence_id FROM %s WHERE sequence_id = ANY($1::bigint[]) AND processed`, s.outbox), old)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			still = append(still, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if still, err = queryIDs(ctx, tx, fmt.Sprintf(`SELECT sequence_id FROM %s WHERE sequence_id = ANY($1::bigint[]) AND processed`, s.outbox), old); err != nil {
 			return nil, err
 		}
 	}
 	return still, tx.Commit(ctx)
+}
+
+// queryIDs runs a query returning one bigint column.
+func queryIDs(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]int64, error) {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
 // OutboxSweepTombstones deletes every processed row below the table's max

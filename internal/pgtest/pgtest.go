@@ -329,3 +329,36 @@ func (db *DB) Admin(t testing.TB) *pgx.Conn {
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
 }
+
+// Exec runs statements as the superuser on the test's database, failing the
+// test on the first error.
+func (db *DB) Exec(t testing.TB, stmts ...string) {
+	t.Helper()
+	conn := db.Admin(t)
+	for _, s := range stmts {
+		if _, err := conn.Exec(context.Background(), s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+// SeedStuckScenario seeds an outbox by hand (no connector): a node whose
+// lease expired ('node-dead'), a live node ('node-live'), row 1 processed,
+// row 2 locked by the dead node (lock not lapsed), row 3 whose lock lapsed
+// under the live node, row 4 rejected, row 5 unlocked. The monitor's
+// diagnosis tests and the CLI's both start from it.
+func (db *DB) SeedStuckScenario(t testing.TB) {
+	t.Helper()
+	db.Exec(t,
+		`INSERT INTO nodes (id, expiry) VALUES
+		   ('node-dead', (now() AT TIME ZONE 'utc') - interval '1 minute'),
+		   ('node-live', (now() AT TIME ZONE 'utc') + interval '1 minute')`,
+		`INSERT INTO outbox (sequence_id, mutation_id, channel, name, data, processed) VALUES (1, 'm1', 'done', 'e', '{}', true)`,
+		`INSERT INTO outbox (sequence_id, mutation_id, channel, name, data, locked_by, lock_expiry) VALUES
+		   (2, 'm2', 'chan-a', 'e', '{"n":2}', 'node-dead', (now() AT TIME ZONE 'utc') + interval '25 seconds'),
+		   (3, 'm3', 'chan-b', 'e', '{"n":3}', 'node-live', (now() AT TIME ZONE 'utc') - interval '10 seconds')`,
+		`INSERT INTO outbox (sequence_id, mutation_id, channel, name, data, rejected) VALUES (4, 'm4', 'chan-c', 'e', '{"n":4}', true)`,
+		`INSERT INTO outbox (sequence_id, mutation_id, channel, name, data) VALUES (5, 'm5', 'chan-d', 'e', '{"n":5}')`,
+		`SELECT setval('outbox_sequence_id_seq', 5)`,
+	)
+}
