@@ -66,7 +66,7 @@ type Options struct {
 	// 100,000); negative means always estimate.
 	ExactRowLimit int
 	// ExactCountCap bounds how many rows an exact count reads (default
-	// 10,000); larger backlogs are reported as planner estimates with
+	// 2,000); larger backlogs are reported as planner estimates with
 	// estimated: true.
 	ExactCountCap int
 }
@@ -74,7 +74,7 @@ type Options struct {
 // exactCountCap is ExactCountCap with its default.
 func (o Options) exactCountCap() int {
 	if o.ExactCountCap <= 0 {
-		return 10000
+		return 2000
 	}
 	return o.ExactCountCap
 }
