@@ -49,6 +49,7 @@ type Node struct {
 	lastDrop   map[string]uint64 // channel → dropSeq of its last drop
 
 	pgUp, ablyUp, nodesUp, outboxUp atomic.Bool
+	lastFound                       atomic.Int64 // unix ns of the last claim that found rows
 	share                           atomic.Value // string "i/n"
 	health                          *healthServer
 	stopOnce                        sync.Once
@@ -245,6 +246,12 @@ func (n *Node) claimLoop() {
 // times, so one stuck channel cannot starve the channels behind it. It
 // reports whether more rows are probably waiting.
 func (n *Node) claimRound(params OutboxClaimParams, dropSeq uint64) (more bool, err error) {
+	found := false
+	defer func() {
+		if found {
+			n.lastFound.Store(time.Now().UnixNano())
+		}
+	}()
 	for try := 0; try < 4; try++ {
 		res, err := n.store.OutboxClaim(n.runCtx, params)
 		if err != nil {
@@ -258,6 +265,7 @@ func (n *Node) claimRound(params OutboxClaimParams, dropSeq uint64) (more bool, 
 		}
 		n.share.Store(fmt.Sprintf("%d/%d", res.Share, res.Nodes))
 		if len(res.Rows) > 0 {
+			found = true
 			if rel := n.dispatch(res, dropSeq); len(rel) > 0 {
 				n.log.Info("releasing rows claimed across a lock loss; they are claimed again in order", "rows", len(rel))
 				if err := n.store.OutboxRelease(n.runCtx, OutboxReleaseParams{Node: n.id, IDs: rel}); err != nil {
@@ -304,4 +312,11 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// busy reports whether a claim found rows within the last PollInterval: the
+// outbox is flowing, so notifications claim at once instead of waiting out
+// the debounce window.
+func (n *Node) busy() bool {
+	return time.Since(time.Unix(0, n.lastFound.Load())) < n.opts.PollInterval
 }

@@ -37,8 +37,12 @@ func (n *Node) wakeLoop() {
 
 // debounce turns notifications into claims. Leading: the first
 // notification claims at once; later ones within PollInterval of that claim
-// are coalesced into one claim at the end of the window. Trailing: claim
-// PollInterval after the first notification.
+// are coalesced into one claim at the end of the window — unless a claim
+// found rows within the last PollInterval: a busy outbox is drained continuously (a notification
+// then claims as soon as the running claim ends), otherwise every row
+// inserted at a steady rate would wait up to PollInterval (p50 ~400 ms at
+// 1,000 rows/s with the 1s default). Trailing: claim PollInterval after the
+// first notification.
 func (n *Node) debounce(notes <-chan struct{}) {
 	var last time.Time
 	var timer *time.Timer
@@ -51,6 +55,16 @@ func (n *Node) debounce(notes <-chan struct{}) {
 			}
 			return
 		case <-notes:
+			if n.opts.Debounce == DebounceLeading && n.busy() {
+				// Rows are flowing: claim as soon as the running claim ends.
+				if timer != nil {
+					timer.Stop()
+					fire, timer = nil, nil
+				}
+				last = time.Now()
+				n.kick()
+				continue
+			}
 			if fire != nil {
 				continue // already scheduled: coalesce
 			}

@@ -43,3 +43,25 @@ func TestTrailingDebounceDelivers(t *testing.T) {
 	s.waitCount(t, 3, 20*time.Second)
 	s.checkOrder(t)
 }
+
+// TestBusyOutboxIsNotDebounced: within one long debounce window, rows that
+// keep arriving after the first are claimed at once while claims keep
+// finding rows, instead of waiting for the window to end (which at a
+// steady insert rate delayed every row by up to PollInterval).
+func TestBusyOutboxIsNotDebounced(t *testing.T) {
+	e := newEnv(t)
+	s := e.subscribe(t, "busy")
+	opts := e.options()
+	opts.PollInterval = 40 * time.Second
+	opts.LockTTL = 80 * time.Second
+	opts.SafetyPoll = 20 * time.Second
+	opts.RetryMax = 10 * time.Second
+	startNode(t, opts)
+	for i := 1; i <= 5; i++ {
+		e.exec(t, `INSERT INTO outbox (mutation_id, channel, name, data) VALUES ('m', 'busy', 'n', '1')`)
+		// Each row must arrive long before the 40s window (or the 20s
+		// safety poll) could have delivered it.
+		s.waitCount(t, i, 10*time.Second)
+	}
+	s.checkOrder(t)
+}
