@@ -196,3 +196,19 @@ func TestConnectorRunUsage(t *testing.T) {
 }
 
 func itoaInt(i int) string { return strconv.Itoa(i) }
+
+// TestConnectorRefusesForeignLiveNodes: on a database given with --pg-url
+// whose nodes table holds live nodes that are not ours, our connector would
+// claim and delete their rows: it refuses unless --force.
+func TestConnectorRefusesForeignLiveNodes(t *testing.T) {
+	db := pgtest.NewDB(t)
+	db.Exec(t, `INSERT INTO nodes (id, expiry) VALUES ('their-node', (now() AT TIME ZONE 'utc') + interval '1 minute')`)
+	_, stderr, code := runCLI(t, "connector", "run", "--pg-url", db.URL, "--ably-host", "127.0.0.1", "--ably-port", "1", "--ably-key", "a.b:c", "--health-addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(stderr, "1 live node(s) that are not ours") || !strings.Contains(stderr, "--force") {
+		t.Fatalf("exit %d, stderr %q: want a refusal naming the live node and --force", code, stderr)
+	}
+	var n int
+	if err := db.Admin(t).QueryRow(context.Background(), `SELECT count(*) FROM nodes`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("nodes table changed: %d rows (%v)", n, err)
+	}
+}

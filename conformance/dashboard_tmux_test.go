@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,33 @@ func TestDashboardEndToEnd(t *testing.T) {
 	}
 	s.waitFor(30*time.Second, "hello-from-check")
 
+	// Hot reload: an invalid livesync.yaml is shown while the running
+	// config stays; a valid connector change restarts the node (new id).
+	scr := s.waitFor(10*time.Second, "Nodes")
+	oldNode := nodeID(scr)
+	if oldNode == "" {
+		t.Fatalf("no node id on screen:\n%s", scr)
+	}
+	cfgPath := filepath.Join(dir, "livesync.yaml")
+	if err := os.WriteFile(cfgPath, []byte("connector:\n  batchSize: 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(20*time.Second, "running config kept")
+	if err := os.WriteFile(cfgPath, []byte("connector:\n  batchSize: 50\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		scr := s.screen()
+		if id := nodeID(scr); id != "" && id != oldNode && !strings.Contains(scr, "running config kept") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the connector node was not restarted after a connector setting changed:\n%s", scr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	s.keys("?")
 	s.waitFor(10*time.Second, "Help")
 	s.keys("Escape")
@@ -119,7 +147,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	// overlay to close first.
 	s.waitGone(10*time.Second, "Help")
 	s.keys("q")
-	deadline := time.Now().Add(time.Minute)
+	deadline = time.Now().Add(time.Minute)
 	for {
 		b, err := os.ReadFile(exitFile)
 		if err == nil && len(strings.TrimSpace(string(b))) > 0 {
@@ -137,4 +165,16 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"running": false`) {
 		t.Fatalf("after q the sandbox Postgres should be stopped: %v\n%s", err, out)
 	}
+}
+
+var uuidRe = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// nodeID returns the first node id on the overview's Nodes line.
+func nodeID(screen string) string {
+	for _, line := range strings.Split(screen, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "Nodes ") {
+			return uuidRe.FindString(line)
+		}
+	}
+	return ""
 }
