@@ -27,16 +27,7 @@ WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2 AND NOT processed RETUR
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out[id] = true
-	}
-	return out, rows.Err()
+	return idSet(rows)
 }
 
 // OutboxReleaseParams say which locks to drop.
@@ -151,16 +142,7 @@ func (s *Store) OutboxStillPending(ctx context.Context, ids []int64) (map[int64]
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out[id] = true
-	}
-	return out, rows.Err()
+	return idSet(rows)
 }
 
 // OutboxMaxID is the table's highest sequence_id (0 when empty).
@@ -168,4 +150,17 @@ func (s *Store) OutboxMaxID(ctx context.Context) (int64, error) {
 	var m int64
 	err := s.pool.QueryRow(ctx, fmt.Sprintf(`SELECT coalesce(max(sequence_id), 0) FROM %s`, s.outbox)).Scan(&m)
 	return m, err
+}
+
+// idSet collects a one-column bigint result as a set.
+func idSet(rows pgx.Rows) (map[int64]bool, error) {
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
 }
