@@ -14,7 +14,7 @@ const (
 	// channelScanLimit is how many channels the skip scan visits.
 	channelScanLimit = 200
 	// channelCountCap caps each channel's count.
-	channelCountCap = 10000
+	channelCountCap = 1000
 	// channelSample is how many of the oldest pending rows the index-less
 	// paths sample (channels, locks).
 	channelSample = 2000
