@@ -36,5 +36,5 @@ func TestAblyJSConformance(t *testing.T) {
 // nodeHasFlag reports whether this Node.js accepts a command-line flag.
 func nodeHasFlag(t *testing.T, flag string) bool {
 	t.Helper()
-	return exec.Command(requireNode(t), "-e", "process.exit(process.allowedNodeEnvironmentFlags.has('"+flag+"')?0:1)").Run() == nil
+	return exec.Command(requireNode(t), flag, "-e", "0").Run() == nil
 }
