@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -107,9 +108,14 @@ func TestFixedPortInUse(t *testing.T) {
 	}
 	defer l.Close()
 	port := l.Addr().(*net.TCPAddr).Port
-	_, err, _ = upErr(t, Options{PostgresPort: port})
+	dir := newProject(t)
+	_, err, _ = upErr(t, Options{Dir: dir, PostgresPort: port})
 	if err == nil || !strings.Contains(err.Error(), "already in use") {
 		t.Fatalf("want a port-in-use error, got %v", err)
+	}
+	owner, _ := pgcluster.CurrentOwner()
+	if _, err := os.Stat(nativeBase(dir, owner)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a failed first up left its cluster behind: %v", err)
 	}
 }
 

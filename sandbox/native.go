@@ -81,7 +81,7 @@ func portFromPidFile(dataDir string) int {
 	return p
 }
 
-func (b *nativeBackend) up(ctx context.Context, preferred int, warn func(string, ...any)) (pgEndpoint, error) {
+func (b *nativeBackend) up(ctx context.Context, preferred int, warn func(string, ...any)) (ep pgEndpoint, err error) {
 	if b.binErr != nil {
 		return pgEndpoint{}, b.binErr
 	}
@@ -93,8 +93,16 @@ func (b *nativeBackend) up(ctx context.Context, preferred int, warn func(string,
 	}
 	if !c.Initialized() {
 		if err := c.Init(ctx); err != nil {
+			os.RemoveAll(c.Base) // nothing half-written
 			return pgEndpoint{}, err
 		}
+		// A cluster made by this call is removed again if it cannot start,
+		// so a failed first `sandbox up` leaves nothing behind.
+		defer func() {
+			if err != nil {
+				os.RemoveAll(c.Base)
+			}
+		}()
 	} else if err := c.CheckVersion(); err != nil {
 		return pgEndpoint{}, err
 	}

@@ -111,6 +111,16 @@ func Up(ctx context.Context, opts Options) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
+	saved := false
+	defer func() {
+		// Stop what this call started when a later step failed; a brand-new
+		// sandbox is also purged, so nothing is left half-written.
+		if !saved && !wasRunning {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			_ = backend.down(dctx, prev == nil)
+		}
+	}()
 	if !wasRunning && prev != nil && prev.Postgres.Running {
 		fmt.Fprintf(opts.progress(), "postgres: the recorded server was not running; restarted it on the same data\n")
 	}
@@ -129,6 +139,7 @@ func Up(ctx context.Context, opts Options) (*State, error) {
 	if err := st.Save(); err != nil {
 		return nil, err
 	}
+	saved = true
 	return st.clone(), nil
 }
 
