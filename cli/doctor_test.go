@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,26 +9,6 @@ import (
 
 	"github.com/livesync-dev/livesync-dev/internal/pgtest"
 )
-
-// runCLI runs the command line in-process and returns stdout, stderr and
-// the exit status Execute would return.
-func runCLI(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	root := NewRootCommand(&stdout, &stderr)
-	root.SetArgs(args)
-	err := root.Execute()
-	code := 0
-	if err != nil {
-		code = 1
-		var ee *ExitError
-		if errors.As(err, &ee) {
-			code = ee.Code
-		}
-		stderr.WriteString(err.Error())
-	}
-	return stdout.String(), stderr.String(), code
-}
 
 type doctorJSON struct {
 	Checks []struct {

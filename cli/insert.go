@@ -57,22 +57,17 @@ func newInsertCommand() *cobra.Command {
 			if f.readonly {
 				return &ExitError{Code: 1, Err: monitor.ErrReadOnly}
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
-			defer cancel()
-			m, closeDB, err := openMonitor(ctx, f)
-			if err != nil {
-				return err
-			}
-			defer closeDB()
-			ids, err := m.OutboxInsert(ctx, p)
-			if err != nil {
-				return monitorError(err)
-			}
-			if f.jsonOut {
-				return writeJSON(cmd.OutOrStdout(), map[string][]int64{"sequenceIds": ids})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "inserted %d row(s) on %s: %s\n", len(ids), p.Channel, idRange(ids))
-			return nil
+			return withMonitor(cmd, f, 2*time.Minute, func(ctx context.Context, m *monitor.Monitor) error {
+				ids, err := m.OutboxInsert(ctx, p)
+				if err != nil {
+					return monitorError(err)
+				}
+				if f.jsonOut {
+					return writeJSON(cmd.OutOrStdout(), map[string][]int64{"sequenceIds": ids})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "inserted %d row(s) on %s: %s\n", len(ids), p.Channel, idRange(ids))
+				return nil
+			})
 		},
 	}
 	f.register(cmd, true)

@@ -27,7 +27,7 @@ func TestInsertWritesRowsInOneTransaction(t *testing.T) {
 	if err := os.WriteFile(file, []byte(`{"big": 12345678901234567890, "s": "x"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, stderr, code := runMon(t, "insert", "--channel", "orders", "--name", "created", "--data", "@"+file,
+	out, stderr, code := runCLI(t, "insert", "--channel", "orders", "--name", "created", "--data", "@"+file,
 		"--headers", `{"h":"v"}`, "--count", "3", "--rejected", "--json", "--pg-url", db.URL)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -47,7 +47,7 @@ func TestInsertWritesRowsInOneTransaction(t *testing.T) {
 	if !strings.Contains(data, "12345678901234567890") || headers != `{"h": "v"}` || !rejected || muts != 3 {
 		t.Fatalf("rows: data %s headers %s rejected %v distinct mutation ids %d", data, headers, rejected, muts)
 	}
-	if _, _, code := runMon(t, "insert", "--channel", "c", "--name", "n", "--mutation-id", "same", "--count", "2", "--pg-url", db.URL); code != 0 {
+	if _, _, code := runCLI(t, "insert", "--channel", "c", "--name", "n", "--mutation-id", "same", "--count", "2", "--pg-url", db.URL); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	var same int
@@ -76,12 +76,12 @@ func TestInsertRefusesBadInputBeforeWriting(t *testing.T) {
 	}
 	for _, c := range cases {
 		args := append([]string{"insert", "--channel", "c", "--name", "n", "--pg-url", db.URL}, c.args...)
-		_, stderr, code := runMon(t, args...)
+		_, stderr, code := runCLI(t, args...)
 		if code != c.code || !strings.Contains(stderr, c.want) {
 			t.Errorf("%s: exit %d, stderr %q; want %d and %q", c.name, code, stderr, c.code, c.want)
 		}
 	}
-	if _, stderr, code := runMon(t, "insert", "--name", "n", "--pg-url", db.URL); code != 2 || !strings.Contains(stderr, "--channel") {
+	if _, stderr, code := runCLI(t, "insert", "--name", "n", "--pg-url", db.URL); code != 2 || !strings.Contains(stderr, "--channel") {
 		t.Errorf("no channel: exit %d %s", code, stderr)
 	}
 	if n := outboxCount(t, db); n != 0 {
@@ -103,23 +103,23 @@ func TestWritesRefusedForARoleThatCannotWrite(t *testing.T) {
 		}
 	}
 	url := strings.Replace(db.URL, "livesync_user:"+pgtest.RolePassword, "reader_only:r", 1)
-	if _, stderr, code := runMon(t, "outbox", "retry", "2", "--yes", "--pg-url", url); code != 1 || !strings.Contains(stderr, "may not retry") {
+	if _, stderr, code := runCLI(t, "outbox", "retry", "2", "--yes", "--pg-url", url); code != 1 || !strings.Contains(stderr, "may not retry") {
 		t.Fatalf("retry as a reader: exit %d %s", code, stderr)
 	}
-	if _, stderr, code := runMon(t, "insert", "--channel", "c", "--name", "n", "--pg-url", url); code != 1 || !strings.Contains(stderr, "may not insert") {
+	if _, stderr, code := runCLI(t, "insert", "--channel", "c", "--name", "n", "--pg-url", url); code != 1 || !strings.Contains(stderr, "may not insert") {
 		t.Fatalf("insert as a reader: exit %d %s", code, stderr)
 	}
 	if lockOf(t, db, 2) != "node-dead" {
 		t.Fatal("row changed")
 	}
-	if _, stderr, code := runMon(t, "status", "--pg-url", url); code != 0 {
+	if _, stderr, code := runCLI(t, "status", "--pg-url", url); code != 0 {
 		t.Fatalf("status as a reader: exit %d %s", code, stderr)
 	}
 }
 
 func TestStatusWithoutOutboxGivesDoctorAdvice(t *testing.T) {
 	db := pgtest.NewEmptyDB(t)
-	_, stderr, code := runMon(t, "status", "--pg-url", db.AdminURL)
+	_, stderr, code := runCLI(t, "status", "--pg-url", db.AdminURL)
 	if code != 1 || !strings.Contains(stderr, "doctor") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

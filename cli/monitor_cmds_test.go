@@ -1,38 +1,13 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/livesync-dev/livesync-dev/internal/pgtest"
 )
-
-// runMon runs the command line in-process and returns stdout, stderr and
-// the exit status Execute would return.
-func runMon(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	root := NewRootCommand(&stdout, &stderr)
-	root.SetArgs(args)
-	root.SetIn(strings.NewReader(""))
-	err := root.Execute()
-	code := 0
-	if err != nil {
-		code = 1
-		var ee *ExitError
-		if errors.As(err, &ee) {
-			code = ee.Code
-		} else if isCobraUsageError(err) {
-			code = 2
-		}
-		stderr.WriteString(err.Error())
-	}
-	return stdout.String(), stderr.String(), code
-}
 
 // seedOutbox seeds the stuck-row scenario (see pgtest.SeedStuckScenario).
 func seedOutbox(t *testing.T, db *pgtest.DB) { db.SeedStuckScenario(t) }
@@ -70,7 +45,7 @@ type statusDoc struct {
 func TestStatusJSONOnHandSeededOutbox(t *testing.T) {
 	db := pgtest.NewDB(t)
 	seedOutbox(t, db)
-	out, stderr, code := runMon(t, "status", "--json", "--pg-url", db.URL)
+	out, stderr, code := runCLI(t, "status", "--json", "--pg-url", db.URL)
 	if code != 0 {
 		t.Fatalf("exit %d (stuck rows are data, want 0): %s", code, stderr)
 	}
@@ -102,7 +77,7 @@ func TestStatusJSONOnHandSeededOutbox(t *testing.T) {
 	if !doc.Trigger.Present {
 		t.Fatal("trigger not present")
 	}
-	human, _, code := runMon(t, "status", "--pg-url", db.URL)
+	human, _, code := runCLI(t, "status", "--pg-url", db.URL)
 	if code != 0 || !strings.Contains(human, "owner-dead") || !strings.Contains(human, "pending 4") {
 		t.Fatalf("human status (exit %d):\n%s", code, human)
 	}
@@ -111,7 +86,7 @@ func TestStatusJSONOnHandSeededOutbox(t *testing.T) {
 func TestOutboxListFilters(t *testing.T) {
 	db := pgtest.NewDB(t)
 	seedOutbox(t, db)
-	out, stderr, code := runMon(t, "outbox", "list", "--rejected", "--json", "--pg-url", db.URL)
+	out, stderr, code := runCLI(t, "outbox", "list", "--rejected", "--json", "--pg-url", db.URL)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -125,18 +100,18 @@ func TestOutboxListFilters(t *testing.T) {
 	if d, ok := rows[0]["data"].(map[string]any); !ok || d["n"] != float64(4) || rows[0]["lockExpiry"] != nil {
 		t.Fatalf("row 4 data %v lockExpiry %v", rows[0]["data"], rows[0]["lockExpiry"])
 	}
-	out, _, _ = runMon(t, "outbox", "list", "--stuck", "--json", "--pg-url", db.URL)
+	out, _, _ = runCLI(t, "outbox", "list", "--stuck", "--json", "--pg-url", db.URL)
 	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 2 || rows[0]["sequenceId"] != float64(2) || rows[1]["sequenceId"] != float64(3) {
 		t.Fatalf("stuck list %v (%v)", rows, err)
 	}
 	if s, ok := rows[0]["lockExpiry"].(string); !ok || !strings.HasSuffix(s, "Z") {
 		t.Fatalf("lockExpiry %v", rows[0]["lockExpiry"])
 	}
-	out, _, _ = runMon(t, "outbox", "list", "--pending", "--after", "3", "--limit", "1", "--json", "--pg-url", db.URL)
+	out, _, _ = runCLI(t, "outbox", "list", "--pending", "--after", "3", "--limit", "1", "--json", "--pg-url", db.URL)
 	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 1 || rows[0]["sequenceId"] != float64(4) {
 		t.Fatalf("keyset page %v (%v)", rows, err)
 	}
-	if _, stderr, code := runMon(t, "outbox", "list", "--pending", "--rejected", "--pg-url", db.URL); code != 2 || !strings.Contains(stderr, "mutually exclusive") {
+	if _, stderr, code := runCLI(t, "outbox", "list", "--pending", "--rejected", "--pg-url", db.URL); code != 2 || !strings.Contains(stderr, "mutually exclusive") {
 		t.Fatalf("two filters: exit %d %s", code, stderr)
 	}
 }
@@ -158,19 +133,19 @@ func lockOf(t *testing.T, db *pgtest.DB, id int) string {
 func TestOutboxRetryAndDelete(t *testing.T) {
 	db := pgtest.NewDB(t)
 	seedOutbox(t, db)
-	if _, stderr, code := runMon(t, "outbox", "retry", "2", "--pg-url", db.URL); code != 1 || !strings.Contains(stderr, "--yes") {
+	if _, stderr, code := runCLI(t, "outbox", "retry", "2", "--pg-url", db.URL); code != 1 || !strings.Contains(stderr, "--yes") {
 		t.Fatalf("retry without --yes on a non-terminal: exit %d %s", code, stderr)
 	}
 	if lockOf(t, db, 2) != "node-dead" {
 		t.Fatal("retry without --yes changed the row")
 	}
-	if _, stderr, code := runMon(t, "outbox", "retry", "2", "999", "--yes", "--pg-url", db.URL); code != 1 || !strings.Contains(stderr, "999") {
+	if _, stderr, code := runCLI(t, "outbox", "retry", "2", "999", "--yes", "--pg-url", db.URL); code != 1 || !strings.Contains(stderr, "999") {
 		t.Fatalf("retry of a missing id: exit %d %s", code, stderr)
 	}
 	if lockOf(t, db, 2) != "node-dead" {
 		t.Fatal("a failed retry changed row 2")
 	}
-	out, stderr, code := runMon(t, "outbox", "retry", "2", "--yes", "--pg-url", db.URL)
+	out, stderr, code := runCLI(t, "outbox", "retry", "2", "--yes", "--pg-url", db.URL)
 	if code != 0 || !strings.Contains(stderr, "UPDATE") || !strings.Contains(out, "freed 1") {
 		t.Fatalf("retry: exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -182,26 +157,26 @@ func TestOutboxRetryAndDelete(t *testing.T) {
 		"UPDATE outbox SET locked_by = 'node-live', lock_expiry = (now() AT TIME ZONE 'utc') + interval '30 seconds' WHERE sequence_id = 5"); err != nil {
 		t.Fatal(err)
 	}
-	if _, stderr, code := runMon(t, "outbox", "retry", "5", "--yes", "--pg-url", db.URL); code != 1 || !strings.Contains(stderr, "twice") {
+	if _, stderr, code := runCLI(t, "outbox", "retry", "5", "--yes", "--pg-url", db.URL); code != 1 || !strings.Contains(stderr, "twice") {
 		t.Fatalf("retry of a live lock: exit %d %s", code, stderr)
 	}
-	if _, _, code := runMon(t, "outbox", "retry", "5", "--yes", "--force", "--pg-url", db.URL); code != 0 || lockOf(t, db, 5) != "" {
+	if _, _, code := runCLI(t, "outbox", "retry", "5", "--yes", "--force", "--pg-url", db.URL); code != 0 || lockOf(t, db, 5) != "" {
 		t.Fatalf("forced retry: exit %d", code)
 	}
-	if _, stderr, code := runMon(t, "outbox", "delete", "1", "--yes", "--pg-url", db.URL); code != 1 || !strings.Contains(stderr, "tombstone") {
+	if _, stderr, code := runCLI(t, "outbox", "delete", "1", "--yes", "--pg-url", db.URL); code != 1 || !strings.Contains(stderr, "tombstone") {
 		t.Fatalf("delete of the tombstone: exit %d %s", code, stderr)
 	}
-	if _, stderr, code := runMon(t, "outbox", "delete", "4", "--yes", "--readonly", "--pg-url", db.URL); code != 1 || !strings.Contains(stderr, "read-only") {
+	if _, stderr, code := runCLI(t, "outbox", "delete", "4", "--yes", "--readonly", "--pg-url", db.URL); code != 1 || !strings.Contains(stderr, "read-only") {
 		t.Fatalf("delete --readonly: exit %d %s", code, stderr)
 	}
-	if _, _, code := runMon(t, "outbox", "delete", "4", "--yes", "--pg-url", db.URL); code != 0 {
+	if _, _, code := runCLI(t, "outbox", "delete", "4", "--yes", "--pg-url", db.URL); code != 0 {
 		t.Fatalf("delete: exit %d", code)
 	}
-	out, _, _ = runMon(t, "outbox", "list", "--rejected", "--json", "--pg-url", db.URL)
+	out, _, _ = runCLI(t, "outbox", "list", "--rejected", "--json", "--pg-url", db.URL)
 	if strings.TrimSpace(out) != "[]" {
 		t.Fatalf("row 4 still listed: %s", out)
 	}
-	if _, _, code := runMon(t, "outbox", "retry", "x", "--yes", "--pg-url", db.URL); code != 2 {
+	if _, _, code := runCLI(t, "outbox", "retry", "x", "--yes", "--pg-url", db.URL); code != 2 {
 		t.Fatalf("retry x: exit %d; want 2", code)
 	}
 }

@@ -60,22 +60,17 @@ func newOutboxListCommand() *cobra.Command {
 			if p.After < 0 {
 				return usageError("--after must not be negative")
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			m, closeDB, err := openMonitor(ctx, f)
-			if err != nil {
-				return err
-			}
-			defer closeDB()
-			rows, err := m.OutboxList(ctx, p)
-			if err != nil {
-				return monitorError(err)
-			}
-			if f.jsonOut {
-				return writeJSON(cmd.OutOrStdout(), rows)
-			}
-			printRows(cmd.OutOrStdout(), rows)
-			return nil
+			return withMonitor(cmd, f, 30*time.Second, func(ctx context.Context, m *monitor.Monitor) error {
+				rows, err := m.OutboxList(ctx, p)
+				if err != nil {
+					return monitorError(err)
+				}
+				if f.jsonOut {
+					return writeJSON(cmd.OutOrStdout(), rows)
+				}
+				printRows(cmd.OutOrStdout(), rows)
+				return nil
+			})
 		},
 	}
 	f.register(cmd, false)
@@ -145,35 +140,30 @@ func newOutboxActionCommand(action string) *cobra.Command {
 			if f.readonly {
 				return &ExitError{Code: 1, Err: monitor.ErrReadOnly}
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
-			defer cancel()
-			m, closeDB, err := openMonitor(ctx, f)
-			if err != nil {
-				return err
-			}
-			defer closeDB()
-			sql, err := m.OutboxActionSQL(action, p)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "will run, in one transaction:\n  %s\n", sql)
-			if !yes {
-				if err := confirm(cmd, action, len(p.IDs)); err != nil {
+			return withMonitor(cmd, f, 60*time.Second, func(ctx context.Context, m *monitor.Monitor) error {
+				sql, err := m.OutboxActionSQL(action, p)
+				if err != nil {
 					return err
 				}
-			}
-			var res monitor.ActionResult
-			if action == "retry" {
-				res, err = m.OutboxRetry(ctx, p)
-			} else {
-				res, err = m.OutboxDelete(ctx, p)
-			}
-			if err != nil {
-				return monitorError(err)
-			}
-			verb := map[string]string{"retry": "freed", "delete": "deleted"}[action]
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %d row(s): %s\n", verb, len(res.SequenceIDs), joinIDs(res.SequenceIDs))
-			return nil
+				fmt.Fprintf(cmd.ErrOrStderr(), "will run, in one transaction:\n  %s\n", sql)
+				if !yes {
+					if err := confirm(cmd, action, len(p.IDs)); err != nil {
+						return err
+					}
+				}
+				var res monitor.ActionResult
+				if action == "retry" {
+					res, err = m.OutboxRetry(ctx, p)
+				} else {
+					res, err = m.OutboxDelete(ctx, p)
+				}
+				if err != nil {
+					return monitorError(err)
+				}
+				verb := map[string]string{"retry": "freed", "delete": "deleted"}[action]
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %d row(s): %s\n", verb, len(res.SequenceIDs), joinIDs(res.SequenceIDs))
+				return nil
+			})
 		},
 	}
 	f.register(cmd, true)

@@ -75,11 +75,19 @@ func Execute(args []string) int {
 		return 0
 	}
 	fmt.Fprintf(os.Stderr, "livesync-dev: %v\n", err)
+	return exitCode(err)
+}
+
+// exitCode maps a command's error to the process exit status: an
+// ExitError's code, 2 for cobra's usage errors, else 1.
+func exitCode(err error) int {
 	var ee *ExitError
-	if errors.As(err, &ee) {
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
 		return ee.Code
-	}
-	if isCobraUsageError(err) {
+	case isCobraUsageError(err):
 		return 2
 	}
 	return 1

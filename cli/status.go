@@ -64,6 +64,19 @@ func openMonitor(ctx context.Context, f monitorFlags) (*monitor.Monitor, func(),
 	return monitor.New(pool, opts), pool.Close, nil
 }
 
+// withMonitor opens the monitor for one command, runs fn within timeout
+// and closes the database; monitor errors get their exit status and advice.
+func withMonitor(cmd *cobra.Command, f monitorFlags, timeout time.Duration, fn func(context.Context, *monitor.Monitor) error) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+	defer cancel()
+	m, closeDB, err := openMonitor(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	return fn(ctx, m)
+}
+
 // monitorError maps monitor errors to exit statuses and adds advice.
 func monitorError(err error) error {
 	switch {
@@ -95,22 +108,17 @@ func newStatusCommand() *cobra.Command {
 		Example: "  livesync-dev status\n  livesync-dev status --json | jq .outbox",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			m, closeDB, err := openMonitor(ctx, f)
-			if err != nil {
-				return err
-			}
-			defer closeDB()
-			s, err := m.Snapshot(ctx)
-			if err != nil {
-				return monitorError(err)
-			}
-			if f.jsonOut {
-				return writeJSON(cmd.OutOrStdout(), s)
-			}
-			printStatus(cmd.OutOrStdout(), s)
-			return nil
+			return withMonitor(cmd, f, 30*time.Second, func(ctx context.Context, m *monitor.Monitor) error {
+				s, err := m.Snapshot(ctx)
+				if err != nil {
+					return monitorError(err)
+				}
+				if f.jsonOut {
+					return writeJSON(cmd.OutOrStdout(), s)
+				}
+				printStatus(cmd.OutOrStdout(), s)
+				return nil
+			})
 		},
 	}
 	f.register(cmd, false)

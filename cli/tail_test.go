@@ -108,11 +108,11 @@ func TestTailJSONLines(t *testing.T) {
 func TestTailWithoutEndpoint(t *testing.T) {
 	t.Chdir(t.TempDir())
 	t.Setenv("ABLY_API_KEY", "")
-	_, stderr, code := runMon(t, "tail", "orders")
+	_, stderr, code := runCLI(t, "tail", "orders")
 	if code != 1 || !strings.Contains(stderr, "no Ably endpoint recorded") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if _, _, code := runMon(t, "tail"); code != 2 {
+	if _, _, code := runCLI(t, "tail"); code != 2 {
 		t.Fatalf("tail without channels: exit %d; want 2", code)
 	}
 }
