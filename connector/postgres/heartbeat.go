@@ -45,9 +45,7 @@ func (n *Node) heartbeat(ctx context.Context) {
 	} else if reaped > 0 {
 		n.log.Info("reaped expired nodes; taking over their channels when their locks lapse", "nodes", reaped)
 		n.emit(connector.Event{Kind: connector.EventInfo, Rows: int(reaped), Message: "reaped expired nodes"})
-		if _, err := n.store.OutboxSweepTombstones(ctx); err != nil {
-			n.dbError("tombstone sweep", err)
-		}
+		n.sweepTombstones(ctx)
 		n.kick()
 	}
 	n.extendQueued(ctx)

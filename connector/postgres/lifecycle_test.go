@@ -221,3 +221,23 @@ func TestHealthAddrTakenFallsBack(t *testing.T) {
 		t.Errorf("/debug/state status %d", resp.StatusCode)
 	}
 }
+
+// TestRetainProcessedSurvivesNodeStart: with retainProcessed the published
+// rows stay, processed = true, also after another node starts (its
+// tombstone sweep must not delete them).
+func TestRetainProcessedSurvivesNodeStart(t *testing.T) {
+	e := newEnv(t)
+	s := e.subscribe(t, channelNames("keep", 2)...)
+	opts := e.options()
+	opts.RetainProcessed = true
+	startNode(t, opts)
+	e.insertSpread(t, "keep", 10, 2)
+	s.waitCount(t, 10, 20*time.Second)
+	waitFor(t, 10*time.Second, "all rows completed", func() bool {
+		return e.count(t, "SELECT count(*) FROM outbox WHERE processed") == 10
+	})
+	startNode(t, opts)
+	if n := e.count(t, "SELECT count(*) FROM outbox WHERE processed"); n != 10 {
+		t.Fatalf("%d retained rows left after another node started, want 10", n)
+	}
+}

@@ -98,9 +98,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	}
 	n.killCtx, n.kill = context.WithCancel(context.Background())
 	n.runCtx, n.stopRun = context.WithCancel(n.killCtx)
-	if _, err := n.store.OutboxSweepTombstones(ctx); err != nil {
-		n.log.Warn("tombstone sweep failed", "err", err)
-	}
+	n.sweepTombstones(ctx)
 	n.loop(n.fenceLoop)
 	n.loop(n.claimLoop)
 	n.loop(n.completeLoop)
@@ -319,4 +317,15 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // the debounce window.
 func (n *Node) busy() bool {
 	return time.Since(time.Unix(0, n.lastFound.Load())) < n.opts.PollInterval
+}
+
+// sweepTombstones deletes tombstones left by nodes that died, unless
+// processed rows are retained for debugging (they would all be deleted).
+func (n *Node) sweepTombstones(ctx context.Context) {
+	if n.opts.RetainProcessed {
+		return
+	}
+	if _, err := n.store.OutboxSweepTombstones(ctx); err != nil {
+		n.dbError("tombstone sweep", err)
+	}
 }
