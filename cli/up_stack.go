@@ -23,17 +23,16 @@ import (
 // upStack is everything `up` runs: the sandbox (or an external database),
 // the Ably endpoint, connector nodes, the monitor and the live tail.
 type upStack struct {
-	st         *sandbox.State
-	external   bool
-	readonly   bool
-	wasRunning bool
-	keep       bool
-	stopAbly   func()
-	bus        *connector.Bus
-	pool       *pgxpool.Pool
-	mon        *monitor.Monitor
-	tail       *monitor.Tail
-	logger     *slog.Logger
+	st       *sandbox.State
+	external bool
+	readonly bool
+	keep     bool
+	stopAbly func()
+	bus      *connector.Bus
+	pool     *pgxpool.Pool
+	mon      *monitor.Monitor
+	tail     *monitor.Tail
+	logger   *slog.Logger
 
 	mu       sync.Mutex
 	group    *postgres.Group
@@ -51,8 +50,6 @@ func startStack(ctx context.Context, cfg *config.Config, f upFlags, progress, lo
 			s.stop(progress)
 		}
 	}()
-	before, _ := sandbox.Status(ctx, ".")
-	s.wasRunning = before != nil && before.Postgres.Running
 	opts := sandboxOptions(progress, cfg)
 	opts.Executable = "" // up serves the endpoint in-process
 	fmt.Fprintln(progress, "bringing the sandbox up…")
@@ -175,7 +172,7 @@ func (s *upStack) stop(out io.Writer) {
 	if s.stopAbly != nil {
 		s.stopAbly()
 	}
-	if s.st == nil || s.keep || s.wasRunning || s.external {
+	if s.st == nil || s.keep || !s.st.StartedPostgres() || s.external {
 		if s.st != nil {
 			fmt.Fprintln(out, "leaving the sandbox running")
 		}

@@ -130,6 +130,7 @@ func Up(ctx context.Context, opts Options) (*State, error) {
 		}
 	}
 	st.Postgres = PostgresState{URL: ep.url, Backend: backend.name(), Running: true, DataDir: ep.dataDir}
+	st.startedPostgres = !wasRunning
 	if err := ensureAbly(ctx, st, opts, warn); err != nil {
 		return nil, err
 	}

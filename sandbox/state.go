@@ -28,7 +28,13 @@ type State struct {
 
 	// dir is the project folder (holding .livesync); not serialised.
 	dir string
+	// startedPostgres is set by Up when this call started the database.
+	startedPostgres bool
 }
+
+// StartedPostgres reports whether the Up that returned this state started
+// the database (false when it found it running, or it is external).
+func (s *State) StartedPostgres() bool { return s.startedPostgres }
 
 // PostgresState is the "postgres" object of the contract.
 type PostgresState struct {
