@@ -51,40 +51,40 @@ func (s *tmuxSession) screen() string {
 	return string(out)
 }
 
-// waitFor polls the screen until every want appears (a terminal has no
-// event to await) and returns it.
-func (s *tmuxSession) waitFor(timeout time.Duration, want ...string) string {
+// until polls cond until it holds (a terminal has no event to await),
+// failing the test with what and the screen after timeout.
+func (s *tmuxSession) until(timeout time.Duration, what string, cond func(screen string) bool) string {
 	s.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		scr := s.screen()
-		missing := ""
-		for _, w := range want {
-			if !strings.Contains(scr, w) {
-				missing = w
-				break
-			}
-		}
-		if missing == "" {
+		if cond(scr) {
 			return scr
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("screen lacks %q after %v:\n%s", missing, timeout, scr)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// waitGone polls until text is no longer on the screen.
-func (s *tmuxSession) waitGone(timeout time.Duration, text string) {
-	s.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for strings.Contains(s.screen(), text) {
-		if time.Now().After(deadline) {
-			s.t.Fatalf("screen still shows %q after %v:\n%s", text, timeout, s.screen())
+			s.t.Fatalf("%s: not after %v; screen:\n%s", what, timeout, scr)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// waitFor waits until every want is on the screen and returns it.
+func (s *tmuxSession) waitFor(timeout time.Duration, want ...string) string {
+	s.t.Helper()
+	return s.until(timeout, fmt.Sprintf("screen shows %q", want), func(scr string) bool {
+		for _, w := range want {
+			if !strings.Contains(scr, w) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// waitGone waits until text is no longer on the screen.
+func (s *tmuxSession) waitGone(timeout time.Duration, text string) {
+	s.t.Helper()
+	s.until(timeout, fmt.Sprintf("screen no longer shows %q", text), func(scr string) bool { return !strings.Contains(scr, text) })
 }
 
 func (s *tmuxSession) keys(keys ...string) {
@@ -128,17 +128,10 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte("connector:\n  batchSize: 50\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		scr := s.screen()
-		if id := nodeID(scr); id != "" && id != oldNode && !strings.Contains(scr, "running config kept") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the connector node was not restarted after a connector setting changed:\n%s", scr)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	s.until(30*time.Second, "the connector node restarted after a connector setting changed", func(scr string) bool {
+		id := nodeID(scr)
+		return id != "" && id != oldNode && !strings.Contains(scr, "running config kept")
+	})
 
 	s.keys("?")
 	s.waitFor(10*time.Second, "Help")
@@ -147,19 +140,14 @@ func TestDashboardEndToEnd(t *testing.T) {
 	// overlay to close first.
 	s.waitGone(10*time.Second, "Help")
 	s.keys("q")
-	deadline = time.Now().Add(time.Minute)
-	for {
-		b, err := os.ReadFile(exitFile)
-		if err == nil && len(strings.TrimSpace(string(b))) > 0 {
-			if strings.TrimSpace(string(b)) != "0" {
-				t.Fatalf("livesync-dev up exited with status %s; screen:\n%s", b, s.screen())
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("up did not exit after q; screen:\n%s", s.screen())
-		}
-		time.Sleep(100 * time.Millisecond)
+	status := ""
+	s.until(time.Minute, "up exited after q", func(string) bool {
+		b, _ := os.ReadFile(exitFile)
+		status = strings.TrimSpace(string(b))
+		return status != ""
+	})
+	if status != "0" {
+		t.Fatalf("livesync-dev up exited with status %s; screen:\n%s", status, s.screen())
 	}
 	out, _, err := run(t, dir, 30*time.Second, "sandbox", "status", "--json")
 	if err != nil || !strings.Contains(out, `"running": false`) {
