@@ -39,19 +39,28 @@ func newAblyServeCommand() *cobra.Command {
 		Short: "Serve a local Ably-compatible endpoint (REST + realtime WebSocket) until interrupted",
 		Long: "Serve a local Ably-compatible endpoint on one port: the realtime WebSocket at / and the REST API\n" +
 			"beside it. Unmodified ably-js and ably-go clients connect with host, port and TLS overrides.\n" +
-			"Without --key, one all-access key is generated. Messages and history live in memory.",
+			"Without --key, one all-access key is generated. Messages and history live in memory.\n" +
+			"Settings come from the ably.local section of livesync.yaml; the flags override them.",
 		Example: "  livesync-dev ably serve\n" +
 			"  livesync-dev ably serve --addr 127.0.0.1:8081 --key 'app.key:secret'\n" +
 			"  livesync-dev ably serve --key 'app.ro:secret={\"*\":[\"subscribe\",\"history\"]}' --limits ably",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts := ablylocal.Options{Addr: addr, Limits: limits, MaxIdleInterval: maxIdle}
 			if maxIdle < 0 || (maxIdle > 0 && maxIdle < 100*time.Millisecond) {
 				return usageError("--max-idle-interval %s is too short: use at least 100ms (or leave it out for 15s)", maxIdle)
 			}
 			if limits != "" && limits != "ably" {
 				return usageError("--limits %q is not known: use --limits ably (50 msg/s per channel and per connection) or leave it out", limits)
 			}
+			overrides := map[string]string{}
+			changed(cmd, overrides, "addr", "ably.local.addr")
+			changed(cmd, overrides, "limits", "ably.local.limits")
+			changed(cmd, overrides, "max-idle-interval", "ably.local.maxIdleInterval")
+			cfg, err := loadConfig(cmd, overrides)
+			if err != nil {
+				return err
+			}
+			opts := localAblyOptions(cfg)
 			for _, k := range keys {
 				key, err := auth.ParseKeySpec(k)
 				if err != nil {
@@ -78,7 +87,7 @@ func newAblyServeCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "listen address HOST:PORT (port 0 picks a free port)")
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "listen address HOST:PORT (port 0 picks a free port); default ably.local.addr")
 	cmd.Flags().StringArrayVar(&keys, "key", nil, "API key KEYNAME:SECRET[=CAPABILITY_JSON]; repeatable (default: one generated all-access key)")
 	cmd.Flags().StringVar(&limits, "limits", "", "emulate Ably rate limits: \"ably\" = 50 msg/s per channel (42913) and per connection (42911)")
 	// Hidden: for tests that need heartbeats sooner than the 15s Ably uses.

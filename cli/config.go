@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/livesync-dev/livesync-dev/ablylocal"
 	"github.com/livesync-dev/livesync-dev/config"
 	"github.com/livesync-dev/livesync-dev/sandbox"
 	"github.com/livesync-dev/livesync-dev/schema"
@@ -33,12 +35,17 @@ func addConfigFlag(root *cobra.Command) {
 	root.PersistentFlags().String(configFlag, "", "configuration file (default: ./livesync.yaml when present, or $LIVESYNC_CONFIG)")
 }
 
+// configFileFlag is the --config value ("" when not given).
+func configFileFlag(cmd *cobra.Command) string {
+	file, _ := cmd.Flags().GetString(configFlag)
+	return file
+}
+
 // loadConfig loads the configuration for cmd with flag overrides given as
 // key paths (only flags the user set should be passed). Configuration errors
 // are bad input: exit status 2.
 func loadConfig(cmd *cobra.Command, overrides map[string]string) (*config.Config, error) {
-	file, _ := cmd.Flags().GetString(configFlag)
-	cfg, err := config.Load(config.Source{File: file, Env: os.Environ(), Flags: overrides})
+	cfg, err := config.Load(config.Source{File: configFileFlag(cmd), Env: os.Environ(), Flags: overrides})
 	if err != nil {
 		return nil, &ExitError{Code: 2, Err: err}
 	}
@@ -53,23 +60,37 @@ func changed(cmd *cobra.Command, m map[string]string, flag, key string) {
 	}
 }
 
-// sandboxOptions maps the configuration onto sandbox options shared by
-// `sandbox up` and `up`.
-func sandboxOptions(progress io.Writer, cfg *config.Config) sandbox.Options {
+// sandboxOptions maps the configuration (read from configFile, "" for the
+// default) onto sandbox options shared by `sandbox up` and `up`.
+func sandboxOptions(configFile string, progress io.Writer, cfg *config.Config) sandbox.Options {
 	opts := sandbox.Options{
 		Dir: ".", PgURL: cfg.Postgres.URL, NoIndexes: !cfg.Sandbox.Indexes, Names: names(cfg),
 		Backend: cfg.Sandbox.Backend, PostgresPort: cfg.Sandbox.PostgresPort,
 		PostgresVersion: cfg.Sandbox.PostgresVersion, EmbeddedRepository: cfg.Sandbox.EmbeddedRepository,
 		Executable: selfExecutable(), AblyAddr: cfg.Ably.Local.Addr, Progress: progress,
 	}
+	if configFile != "" {
+		// The background endpoint reads ably.local from the same file.
+		if abs, err := filepath.Abs(configFile); err == nil {
+			opts.AblyArgs = []string{"--" + configFlag, abs}
+		}
+	}
 	if cfg.Ably.Key != "" {
 		opts.AblyKey = cfg.Ably.Key
 		opts.AblyKeySource = cfg.Origin("ably.key")
 	}
-	if cfg.Ably.Local.Limits != "" {
-		opts.AblyArgs = append(opts.AblyArgs, "--limits", cfg.Ably.Local.Limits)
-	}
 	return opts
+}
+
+// localAblyOptions maps the ably.local section onto the endpoint's options,
+// for `ably serve` (also the endpoint `sandbox up` runs in the background,
+// which reads the same livesync.yaml) and the one `up` serves in-process.
+func localAblyOptions(cfg *config.Config) ablylocal.Options {
+	l := cfg.Ably.Local
+	return ablylocal.Options{
+		Addr: l.Addr, DedupeWindow: l.DedupeWindow, HistoryLimit: l.HistoryLimit,
+		HistoryTTL: l.HistoryTTL, Limits: l.Limits, MaxIdleInterval: l.MaxIdleInterval,
+	}
 }
 
 // selfExecutable is this livesync-dev binary, which runs the background

@@ -68,7 +68,7 @@ func (f *sandboxFlags) options(cmd *cobra.Command) (sandbox.Options, error) {
 	if cfg.Sandbox.Backend == "external" && cfg.Postgres.URL == "" {
 		return sandbox.Options{}, usageError("the external backend needs a database: pass --pg-url or set postgres.url")
 	}
-	opts := sandboxOptions(cmd.ErrOrStderr(), cfg)
+	opts := sandboxOptions(configFileFlag(cmd), cmd.ErrOrStderr(), cfg)
 	opts.Provision = f.provision
 	return opts, nil
 }

@@ -35,12 +35,9 @@ func upAbly(ctx context.Context, st *sandbox.State, cfg *config.Config, errw io.
 			addr = net.JoinHostPort(st.Ably.Host, strconv.Itoa(st.Ably.Port))
 		}
 	}
-	srv, err := ablylocal.Start(ctx, ablylocal.Options{
-		Addr: addr, Keys: []auth.Key{key},
-		DedupeWindow: cfg.Ably.Local.DedupeWindow, HistoryLimit: cfg.Ably.Local.HistoryLimit,
-		HistoryTTL: cfg.Ably.Local.HistoryTTL, Limits: cfg.Ably.Local.Limits,
-		MaxIdleInterval: cfg.Ably.Local.MaxIdleInterval,
-	})
+	opts := localAblyOptions(cfg)
+	opts.Addr, opts.Keys = addr, []auth.Key{key}
+	srv, err := ablylocal.Start(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

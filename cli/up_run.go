@@ -112,7 +112,7 @@ func runDashboard(ctx context.Context, cmd *cobra.Command, cfg *config.Config, o
 			return source.New(ctx, source.Options{Monitor: s.mon, Tail: s.tail, Buses: busesOf(s), Endpoint: endpoint}), nil
 		},
 	})
-	file, _ := cmd.Flags().GetString(configFlag)
+	file := configFileFlag(cmd)
 	go func() {
 		current := cfg
 		_ = config.Watch(ctx, config.Source{File: file, Env: os.Environ(), Flags: overrides}, 0, func(next *config.Config, err error) {

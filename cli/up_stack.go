@@ -50,7 +50,7 @@ func startStack(ctx context.Context, cfg *config.Config, f upFlags, progress, lo
 			s.stop(progress)
 		}
 	}()
-	opts := sandboxOptions(progress, cfg)
+	opts := sandboxOptions("", progress, cfg)
 	opts.Executable = "" // up serves the endpoint in-process
 	fmt.Fprintln(progress, "bringing the sandbox up…")
 	if s.st, err = sandbox.Up(ctx, opts); err != nil {

@@ -47,7 +47,7 @@ type Options struct {
 	AblyKeySource string
 	// AblyAddr is the local endpoint's listen address (port 0: free port).
 	AblyAddr string
-	// AblyArgs are extra `ably serve` arguments (e.g. --limits ably).
+	// AblyArgs are extra `ably serve` arguments (e.g. --config FILE).
 	AblyArgs []string
 	// Docker is the docker CLI ("docker" when empty).
 	Docker string
