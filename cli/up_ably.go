@@ -13,7 +13,6 @@ import (
 	"github.com/livesync-dev/livesync-dev/ablylocal"
 	"github.com/livesync-dev/livesync-dev/ablylocal/auth"
 	"github.com/livesync-dev/livesync-dev/config"
-	"github.com/livesync-dev/livesync-dev/pgcluster"
 	"github.com/livesync-dev/livesync-dev/sandbox"
 )
 
@@ -25,16 +24,17 @@ func upAbly(ctx context.Context, st *sandbox.State, cfg *config.Config, errw io.
 	if st.Ably != nil && (!st.Ably.Local || st.Ably.Running) {
 		return func() {}, nil
 	}
-	key := auth.GenerateKey()
-	addr := cfg.Ably.Local.Addr
-	if st.Ably != nil && st.Ably.Local {
-		if k, err := auth.ParseKeySpec(st.Ably.Key); err == nil {
-			key = k
-		}
-		if st.Ably.Port != 0 && pgcluster.PortFree(st.Ably.Port) {
-			addr = net.JoinHostPort(st.Ably.Host, strconv.Itoa(st.Ably.Port))
-		}
+	host, port, keyText, err := st.LocalAblyListen(cfg.Ably.Local.Addr, func(format string, args ...any) {
+		fmt.Fprintf(errw, "warning: "+format+"\n", args...)
+	})
+	if err != nil {
+		return nil, err
 	}
+	key, err := auth.ParseKeySpec(keyText)
+	if err != nil {
+		return nil, fmt.Errorf("the Ably key recorded in sandbox.json is unusable (%v): run `livesync-dev sandbox down --purge` for a new one", err)
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	opts := localAblyOptions(cfg)
 	opts.Addr, opts.Keys = addr, []auth.Key{key}
 	srv, err := ablylocal.Start(ctx, opts)

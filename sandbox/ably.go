@@ -70,19 +70,35 @@ func ensureAbly(ctx context.Context, st *State, opts Options, warn func(string, 
 	if opts.Executable == "" {
 		return nil // no binary to run (library use, `up`): the caller serves it
 	}
-	key := ""
-	port := 0
-	host := "127.0.0.1"
+	host, port, key, err := st.LocalAblyListen(opts.AblyAddr, warn)
+	if err != nil {
+		return err
+	}
+	pid, err := spawnAbly(ctx, st.dir, opts, host, port, key)
+	if err != nil {
+		return err
+	}
+	st.Ably = &AblyState{Host: host, Port: port, TLS: false, Key: key, Local: true, Running: true, PID: pid}
+	return nil
+}
+
+// LocalAblyListen picks where a local endpoint listens and with which key:
+// the recorded ones (same key, same port while it is free, else a new port
+// with a warning), addr's host and fixed port when given (port 0: any free
+// port), a generated key for a new sandbox.
+func (s *State) LocalAblyListen(addr string, warn func(string, ...any)) (host string, port int, key string, err error) {
+	host = "127.0.0.1"
+	prev := s.Ably
 	if prev != nil && prev.Local {
 		key, port, host = prev.Key, prev.Port, prev.Host
 	}
 	if key == "" {
 		key = auth.GenerateKey().String()
 	}
-	if opts.AblyAddr != "" {
-		h, p, err := net.SplitHostPort(opts.AblyAddr)
+	if addr != "" {
+		h, p, err := net.SplitHostPort(addr)
 		if err != nil {
-			return fmt.Errorf("ably.local.addr %q: %v (want HOST:PORT, e.g. 127.0.0.1:0)", opts.AblyAddr, err)
+			return "", 0, "", fmt.Errorf("ably.local.addr %q: %v (want HOST:PORT, e.g. 127.0.0.1:0)", addr, err)
 		}
 		host = h
 		if n, _ := strconv.Atoi(p); n != 0 {
@@ -91,28 +107,21 @@ func ensureAbly(ctx context.Context, st *State, opts Options, warn func(string, 
 	}
 	if port != 0 && !pgcluster.PortFree(port) {
 		if prev == nil || prev.Port != port {
-			return fmt.Errorf("the Ably endpoint's port %d is already in use: free it or set ably.local.addr to port 0", port)
+			return "", 0, "", fmt.Errorf("the Ably endpoint's port %d is already in use: free it or set ably.local.addr to port 0", port)
 		}
 		p, err := pgcluster.FreePort()
 		if err != nil {
-			return err
+			return "", 0, "", err
 		}
 		warn("port %d is no longer free; the Ably endpoint now listens on %d (update client options you copied)", port, p)
 		port = p
 	}
 	if port == 0 {
-		p, err := pgcluster.FreePort()
-		if err != nil {
-			return err
+		if port, err = pgcluster.FreePort(); err != nil {
+			return "", 0, "", err
 		}
-		port = p
 	}
-	pid, err := spawnAbly(ctx, st.dir, opts, host, port, key)
-	if err != nil {
-		return err
-	}
-	st.Ably = &AblyState{Host: host, Port: port, TLS: false, Key: key, Local: true, Running: true, PID: pid}
-	return nil
+	return host, port, key, nil
 }
 
 // spawnAbly starts the detached endpoint and waits until /time answers.
