@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 )
 
 // Child is a server started by StartChild.
@@ -62,7 +63,7 @@ func (ch *Child) WaitReady(ctx context.Context, c *Cluster) error {
 	errc := make(chan error, 1)
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() { errc <- WaitReady(rctx, ch.Port, 60e9) }()
+	go func() { errc <- WaitReady(rctx, ch.Port, time.Minute) }()
 	select {
 	case err := <-errc:
 		return err

@@ -17,7 +17,7 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-func upErr(t *testing.T, opts Options) (*State, error, string) {
+func upErr(t *testing.T, opts Options) (*State, string, error) {
 	t.Helper()
 	var progress bytes.Buffer
 	opts.Progress = &progress
@@ -27,13 +27,13 @@ func upErr(t *testing.T, opts Options) (*State, error, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	st, err := Up(ctx, opts)
-	return st, err, progress.String()
+	return st, progress.String(), err
 }
 
 func TestExternalProvisionCreatesSchema(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewEmptyDB(t)
-	st, err, progress := upErr(t, Options{PgURL: db.AdminURL, Provision: true})
+	st, progress, err := upErr(t, Options{PgURL: db.AdminURL, Provision: true})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, progress)
 	}
@@ -49,7 +49,7 @@ func TestExternalProvisionCreatesSchema(t *testing.T) {
 func TestExternalWithoutProvisionChangesNothing(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewEmptyDB(t)
-	if _, err, progress := upErr(t, Options{PgURL: db.AdminURL}); err != nil {
+	if _, progress, err := upErr(t, Options{PgURL: db.AdminURL}); err != nil {
 		t.Fatalf("%v\n%s", err, progress)
 	}
 	var exists bool
@@ -72,7 +72,7 @@ func TestExternalProvisionWithoutPrivilege(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := fmt.Sprintf("postgres://%s:weak@127.0.0.1:%d/%s?sslmode=disable", role, db.Server.Port, db.Name)
-	_, err, _ := upErr(t, Options{PgURL: url, Provision: true})
+	_, _, err := upErr(t, Options{PgURL: url, Provision: true})
 	if err == nil || !strings.Contains(err.Error(), "insufficient privilege") || !strings.Contains(err.Error(), "fix:") {
 		t.Fatalf("want an insufficient-privilege error with a fix, got %v", err)
 	}
@@ -89,7 +89,7 @@ func TestExternalBadURLs(t *testing.T) {
 		"malformed":   {"postgres://a:b@host:notaport/db", "invalid Postgres URL"},
 		"unreachable": {fmt.Sprintf("postgres://x@127.0.0.1:%d/db?sslmode=disable", port), "connection refused"},
 	} {
-		_, err, _ := upErr(t, Options{PgURL: tc.url})
+		_, _, err := upErr(t, Options{PgURL: tc.url})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: want %q in the error, got %v", name, tc.want, err)
 		}
@@ -109,7 +109,7 @@ func TestFixedPortInUse(t *testing.T) {
 	defer l.Close()
 	port := l.Addr().(*net.TCPAddr).Port
 	dir := newProject(t)
-	_, err, _ = upErr(t, Options{Dir: dir, PostgresPort: port})
+	_, _, err = upErr(t, Options{Dir: dir, PostgresPort: port})
 	if err == nil || !strings.Contains(err.Error(), "already in use") {
 		t.Fatalf("want a port-in-use error, got %v", err)
 	}
@@ -126,7 +126,7 @@ func TestNoBackendSaysWhatWasTried(t *testing.T) {
 		return pgcluster.Binaries{}, pgcluster.ErrNoBinaries
 	}
 	defer func() { findBinaries = old }()
-	_, err, _ := upErr(t, Options{Dir: t.TempDir(), Docker: "/nonexistent/docker"})
+	_, _, err := upErr(t, Options{Dir: t.TempDir(), Docker: "/nonexistent/docker"})
 	if !errors.Is(err, ErrNoBackend) {
 		t.Fatalf("want ErrNoBackend, got %v", err)
 	}

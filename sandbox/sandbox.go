@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -145,16 +146,9 @@ func Up(ctx context.Context, opts Options) (*State, error) {
 }
 
 func absDir(d string) (string, error) {
-	abs, err := os.Getwd()
+	abs, err := filepath.Abs(d)
 	if err != nil {
 		return "", err
-	}
-	if d != "." {
-		if strings.HasPrefix(d, "/") {
-			abs = d
-		} else {
-			abs = abs + "/" + d
-		}
 	}
 	st, err := os.Stat(abs)
 	if err != nil {

@@ -86,18 +86,6 @@ func fmtRate(r *float64) string {
 	return strconv.FormatFloat(*r, 'f', 1, 64) + "/s"
 }
 
-// truncate cuts s to width runes, ending with "…" when cut.
-func truncate(s string, width int) string {
-	r := []rune(s)
-	if len(r) <= width {
-		return s
-	}
-	if width <= 1 {
-		return string(r[:max(width, 0)])
-	}
-	return string(r[:width-1]) + "…"
-}
-
 // oneLine folds whitespace so a value fits a table cell.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")

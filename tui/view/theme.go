@@ -65,11 +65,6 @@ func (t Theme) paint(c tcell.Color, s string) string {
 	return t.tag(c) + tview.Escape(s) + t.reset(c)
 }
 
-// style is the plain text style.
-func (t Theme) style() tcell.Style {
-	return tcell.StyleDefault.Foreground(t.Fg).Background(t.Bg)
-}
-
 // Apply sets tview's global styles (forms, input fields) to the theme.
 func (t Theme) Apply() {
 	s := tview.Theme{
