@@ -1,8 +1,9 @@
 // Package postgres is the LiveSync Postgres outbox connector: node leases
 // in the nodes table, batched claims of outbox rows, strictly ordered
 // publishing per channel across nodes, batched completion with one
-// processed tombstone, LISTEN/NOTIFY with a leading-edge debounce, and
-// /health, /metrics and /debug/state per node.
+// processed tombstone, LISTEN/NOTIFY with a leading-edge debounce (a busy
+// outbox, where a claim found rows within pollInterval, is claimed
+// continuously instead), and /health, /metrics and /debug/state per node.
 //
 // All leases use the database clock: expiry and lock_expiry are
 // timestamps without time zone holding UTC, compared with
@@ -28,10 +29,12 @@
 //
 //	UNLOCKED --claim--> LOCKED(me, now+lockTTL) --ACK--> ACKED --complete--> DELETED, or
 //	  ^  ^                |   |   ^                                         TOMBSTONE (the max
-//	  |  |                |   |   +-- fence: extend before a retry, or when    sequence_id,
-//	  |  |                |   |       the lock is older than lockTTL/3; a      processed = true)
-//	  |  |                |   |       row whose lock cannot be extended
-//	  |  |                |   |       is never sent
+//	  |  |                |   |   +-- fence: extend the row's lock before      sequence_id,
+//	  |  |                |   |       every attempt (batched across            processed = true)
+//	  |  |                |   |       channels, overlapped with the previous
+//	  |  |                |   |       ACK; lazyFence: only before a retry or
+//	  |  |                |   |       when older than lockTTL/3); a row whose
+//	  |  |                |   |       lock cannot be extended is never sent
 //	  |  +- lock_expiry --+   +-- permanent error: release; channel BLOCKED
 //	  |     lapses (node died)    until the blocking row is gone
 //	  +---- Stop: release unsent rows
@@ -59,5 +62,6 @@
 // across nodes by an advisory lock: rows below the table's max sequence_id
 // are deleted, the max stays processed = true, and each node deletes its
 // own older tombstones once a higher row exists (tombstones of dead nodes
-// are swept after reaping them), leaving exactly one processed row.
+// are swept after reaping them, unless processed rows are retained),
+// leaving exactly one processed row.
 package postgres
