@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,39 +11,58 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/livesync-dev/livesync-dev/connector"
 )
 
-// ChannelError is what a connector knows about one channel that is not
-// publishing: the row at its head, how often it was tried and the last Ably
-// error.
-type ChannelError struct {
-	// Channel is the channel name.
-	Channel string `json:"channel"`
-	// Owner is the node that owns the channel.
-	Owner string `json:"owner"`
-	// SequenceID is the failing head row (0 when unknown).
-	SequenceID int64 `json:"sequenceId"`
-	// Attempts is how many publishes of the head row failed.
-	Attempts int `json:"attempts"`
-	// Blocked is true when the channel is stopped behind the head row.
-	Blocked bool `json:"blocked"`
-	// Code is the last Ably error code (e.g. 40009, 42913); 0 when none.
-	Code int `json:"code"`
-	// Message is the last Ably error message.
-	Message string `json:"message"`
+// ConnectorStates is the seam between the monitor and the connector nodes
+// it can ask about publishing. Each node reports a connector.NodeState, the
+// one contract between the two sides. Only connectors of ours implement
+// it; against a database served by someone else's connector there is none.
+type ConnectorStates interface {
+	// NodeStates returns the state of every node that answered. The error
+	// is non-nil only when nodes are known and none answered.
+	NodeStates(ctx context.Context) ([]connector.NodeState, error)
 }
 
-// ConnectorStates is the seam between the monitor and the connectors it can
-// ask about publish failures. Only connectors of ours implement it; against
-// a database served by someone else's connector there is none.
-type ConnectorStates interface {
-	// ChannelErrors returns the channels whose head row is failing, by name.
-	ChannelErrors(ctx context.Context) (map[string]ChannelError, error)
+// NodeStatesFunc adapts a function (for example `up`'s in-process nodes'
+// State methods) to ConnectorStates.
+type NodeStatesFunc func(ctx context.Context) ([]connector.NodeState, error)
+
+// NodeStates implements ConnectorStates.
+func (f NodeStatesFunc) NodeStates(ctx context.Context) ([]connector.NodeState, error) { return f(ctx) }
+
+// Connectors joins several sources of node states: in-process nodes first,
+// then the registry; a node reported twice counts once.
+type Connectors []ConnectorStates
+
+// NodeStates implements ConnectorStates.
+func (cs Connectors) NodeStates(ctx context.Context) ([]connector.NodeState, error) {
+	var out []connector.NodeState
+	seen := map[string]bool{}
+	var errs []error
+	for _, c := range cs {
+		states, err := c.NodeStates(ctx)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, s := range states {
+			if !seen[s.Node] {
+				seen[s.Node] = true
+				out = append(out, s)
+			}
+		}
+	}
+	if len(out) == 0 && len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
 }
 
 // NodeRegistry reads the connector nodes registered in a sandbox
 // (.livesync/nodes/<id>.json, each with the node's health address) and asks
-// each one's GET /debug/state. It implements ConnectorStates.
+// each one for its connector.NodeState at connector.StatePath. It
+// implements ConnectorStates.
 type NodeRegistry struct {
 	// Dir is the .livesync/nodes directory.
 	Dir string
@@ -50,11 +70,11 @@ type NodeRegistry struct {
 	Client *http.Client
 }
 
-// registeredNode is one .livesync/nodes/<id>.json file.
+// registeredNode is the part of a .livesync/nodes/<id>.json file the
+// monitor reads (the connector writes postgres.NodeRegistration).
 type registeredNode struct {
-	ID            string `json:"id"`
-	HealthAddr    string `json:"healthAddr"`
-	HealthAddress string `json:"healthAddress"`
+	ID         string `json:"id"`
+	HealthAddr string `json:"healthAddr"`
 }
 
 // Nodes returns the registered node ids and health addresses, by id.
@@ -76,9 +96,6 @@ func (r NodeRegistry) Nodes() (map[string]string, error) {
 		if n.ID == "" {
 			n.ID = strings.TrimSuffix(filepath.Base(f), ".json")
 		}
-		if n.HealthAddr == "" {
-			n.HealthAddr = n.HealthAddress
-		}
 		out[n.ID] = n.HealthAddr
 	}
 	return out, nil
@@ -95,31 +112,9 @@ func (r NodeRegistry) NodeIDs() []string {
 	return ids
 }
 
-// debugState is the part of a node's /debug/state the monitor reads. The
-// connector's format is not fixed yet; both a list and a map of channels are
-// accepted, with the error flat or nested.
-type debugState struct {
-	Channels json.RawMessage `json:"channels"`
-}
-
-// debugChannel is one channel entry of /debug/state.
-type debugChannel struct {
-	Channel        string `json:"channel"`
-	Owner          string `json:"owner"`
-	HeadSequenceID int64  `json:"headSequenceId"`
-	Attempts       int    `json:"attempts"`
-	Blocked        bool   `json:"blocked"`
-	LastErrorCode  int    `json:"lastErrorCode"`
-	LastErrorMsg   string `json:"lastErrorMessage"`
-	LastError      *struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-	} `json:"lastError"`
-}
-
-// ChannelErrors implements ConnectorStates. Nodes that do not answer are
+// NodeStates implements ConnectorStates. Nodes that do not answer are
 // skipped; the error is non-nil only when no registered node answered.
-func (r NodeRegistry) ChannelErrors(ctx context.Context) (map[string]ChannelError, error) {
+func (r NodeRegistry) NodeStates(ctx context.Context) ([]connector.NodeState, error) {
 	nodes, err := r.Nodes()
 	if err != nil {
 		return nil, err
@@ -128,71 +123,78 @@ func (r NodeRegistry) ChannelErrors(ctx context.Context) (map[string]ChannelErro
 	if client == nil {
 		client = &http.Client{Timeout: 2 * time.Second}
 	}
-	out := map[string]ChannelError{}
+	ids := make([]string, 0, len(nodes))
+	for id := range nodes {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var out []connector.NodeState
 	var lastErr error
-	answered := 0
-	for id, addr := range nodes {
-		chans, err := fetchDebugState(ctx, client, addr)
+	for _, id := range ids {
+		st, err := FetchNodeState(ctx, client, nodes[id])
 		if err != nil {
-			lastErr = fmt.Errorf("node %s at %s: %w", id, addr, err)
+			lastErr = fmt.Errorf("node %s at %s: %w", id, nodes[id], err)
 			continue
 		}
-		answered++
-		for _, c := range chans {
-			code, msg := c.LastErrorCode, c.LastErrorMsg
-			if c.LastError != nil {
-				code, msg = c.LastError.Code, c.LastError.Message
-			}
-			if code == 0 && !c.Blocked {
-				continue
-			}
-			if c.Owner == "" {
-				c.Owner = id
-			}
-			out[c.Channel] = ChannelError{Channel: c.Channel, Owner: c.Owner, SequenceID: c.HeadSequenceID,
-				Attempts: c.Attempts, Blocked: c.Blocked, Code: code, Message: msg}
+		if st.Node == "" {
+			st.Node = id
 		}
+		out = append(out, st)
 	}
-	if answered == 0 && lastErr != nil {
+	if len(out) == 0 && lastErr != nil {
 		return nil, lastErr
 	}
 	return out, nil
 }
 
-// fetchDebugState GETs http://addr/debug/state and returns its channels.
-func fetchDebugState(ctx context.Context, client *http.Client, addr string) ([]debugChannel, error) {
+// FetchNodeState GETs http://addr + connector.StatePath and decodes the
+// node's connector.NodeState.
+func FetchNodeState(ctx context.Context, client *http.Client, addr string) (connector.NodeState, error) {
+	var st connector.NodeState
 	if addr == "" {
-		return nil, fmt.Errorf("no health address registered")
+		return st, fmt.Errorf("no health address registered")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/state", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+connector.StatePath, nil)
 	if err != nil {
-		return nil, err
+		return st, err
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, err
+		return st, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /debug/state: %s", resp.Status)
+		return st, fmt.Errorf("GET %s: %s", connector.StatePath, resp.Status)
 	}
-	var st debugState
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return nil, fmt.Errorf("GET /debug/state: %w", err)
+		return st, fmt.Errorf("GET %s: %w", connector.StatePath, err)
 	}
-	var list []debugChannel
-	if json.Unmarshal(st.Channels, &list) == nil {
-		return list, nil
-	}
-	var byName map[string]debugChannel
-	if err := json.Unmarshal(st.Channels, &byName); err != nil {
-		return nil, fmt.Errorf("GET /debug/state: channels: %w", err)
-	}
-	for name, c := range byName {
-		if c.Channel == "" {
-			c.Channel = name
+	return st, nil
+}
+
+// channelView is what the diagnosis knows about one channel from the node
+// holding it.
+type channelView struct {
+	node  string
+	state connector.ChannelState
+	ably  connector.AblyConnState
+}
+
+// channelViews indexes the nodes' channels by name; a blocked or failing
+// report wins over a quiet one when two nodes report the same channel.
+func channelViews(states []connector.NodeState) map[string]channelView {
+	out := map[string]channelView{}
+	for _, n := range states {
+		for _, c := range n.Channels {
+			v := channelView{node: n.Node, state: c, ably: n.Ably}
+			if v.state.Owner == "" {
+				v.state.Owner = n.Node
+			}
+			if old, ok := out[c.Channel]; ok && (old.state.Blocked || old.state.LastError != nil) && !c.Blocked && c.LastError == nil {
+				continue
+			}
+			out[c.Channel] = v
 		}
-		list = append(list, c)
 	}
-	return list, nil
+	return out
 }

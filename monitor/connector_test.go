@@ -2,35 +2,39 @@ package monitor_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/monitor"
 )
 
-func TestNodeRegistryReadsDebugState(t *testing.T) {
-	listFormat := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/debug/state" {
+// TestNodeRegistryReadsNodeState: the registry decodes what a node serves
+// at connector.StatePath with the connector's own type; a node that does
+// not answer is skipped.
+func TestNodeRegistryReadsNodeState(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	served := connector.NodeState{Node: "n1", Kind: "postgres", Channels: []connector.ChannelState{
+		{Channel: "big", Owner: "n1", Head: 7, Attempts: 1, Blocked: true, BlockedRow: 7,
+			LastError: &connector.ErrorInfo{Code: 40009, StatusCode: 400, Message: "too large", Time: at}},
+		{Channel: "ok", Owner: "n1", Head: 9}}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != connector.StatePath {
 			http.NotFound(w, r)
 			return
 		}
-		w.Write([]byte(`{"channels":[
-		  {"channel":"big","headSequenceId":7,"attempts":3,"blocked":true,"lastError":{"code":40009,"message":"too large"}},
-		  {"channel":"ok","headSequenceId":9,"attempts":0}]}`))
+		_ = json.NewEncoder(w).Encode(served)
 	}))
-	defer listFormat.Close()
-	mapFormat := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(`{"channels":{"rate":{"owner":"n2","headSequenceId":11,"attempts":1,"lastErrorCode":42913,"lastErrorMessage":"rate"}}}`))
-	}))
-	defer mapFormat.Close()
+	defer srv.Close()
 	dir := t.TempDir()
 	files := map[string]string{
-		"n1.json":   `{"id":"n1","healthAddr":"` + strings.TrimPrefix(listFormat.URL, "http://") + `"}`,
-		"n2.json":   `{"id":"n2","healthAddress":"` + strings.TrimPrefix(mapFormat.URL, "http://") + `"}`,
+		"n1.json":   `{"id":"n1","healthAddr":"` + strings.TrimPrefix(srv.URL, "http://") + `"}`,
 		"gone.json": `{"id":"gone","healthAddr":"127.0.0.1:1"}`,
 	}
 	for name, body := range files {
@@ -39,19 +43,27 @@ func TestNodeRegistryReadsDebugState(t *testing.T) {
 		}
 	}
 	reg := monitor.NodeRegistry{Dir: dir}
-	if ids := reg.NodeIDs(); len(ids) != 3 || ids[0] != "gone" {
+	if ids := reg.NodeIDs(); len(ids) != 2 || ids[0] != "gone" {
 		t.Fatalf("node ids %v", ids)
 	}
-	errs, err := reg.ChannelErrors(context.Background())
+	states, err := reg.NodeStates(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	big, rate := errs["big"], errs["rate"]
-	if len(errs) != 2 || big.Code != 40009 || big.SequenceID != 7 || big.Owner != "n1" || !big.Blocked ||
-		rate.Code != 42913 || rate.Owner != "n2" || rate.Channel != "rate" {
-		t.Fatalf("errors %+v", errs)
+	if len(states) != 1 || len(states[0].Channels) != 2 {
+		t.Fatalf("states %+v", states)
 	}
-	if _, err := (monitor.NodeRegistry{Dir: filepath.Join(dir, "none")}).ChannelErrors(context.Background()); err != nil {
-		t.Fatalf("no nodes registered: %v", err)
+	big := states[0].Channels[0]
+	if !big.Blocked || big.BlockedRow != 7 || big.LastError == nil || big.LastError.Code != 40009 || !big.LastError.Time.Equal(at) {
+		t.Fatalf("channel %+v", big)
+	}
+	if s, err := (monitor.NodeRegistry{Dir: filepath.Join(dir, "none")}).NodeStates(context.Background()); err != nil || len(s) != 0 {
+		t.Fatalf("no nodes registered: %v %v", s, err)
+	}
+	both := monitor.Connectors{monitor.NodeStatesFunc(func(context.Context) ([]connector.NodeState, error) {
+		return []connector.NodeState{{Node: "n1"}, {Node: "local"}}, nil
+	}), reg}
+	if s, err := both.NodeStates(context.Background()); err != nil || len(s) != 2 || len(s[0].Channels) != 0 {
+		t.Fatalf("joined states %+v (%v): the in-process report of n1 wins, once", s, err)
 	}
 }

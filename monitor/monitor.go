@@ -51,6 +51,9 @@ type Options struct {
 	Connector ConnectorStates
 	// ReadOnly refuses every write (retry, delete, insert).
 	ReadOnly bool
+	// SafetyPoll is the connector's slow poll (connector.safetyPoll), named
+	// when the notify trigger is missing; default 2s.
+	SafetyPoll time.Duration
 	// StuckAfter is how long an unlocked head row may wait before it is
 	// reported as waiting; default 30s.
 	StuckAfter time.Duration
@@ -66,15 +69,17 @@ type Options struct {
 	// 100,000); negative means always estimate.
 	ExactRowLimit int
 	// ExactCountCap bounds how many rows an exact count reads (default
-	// 2,000); larger backlogs are reported as planner estimates with
-	// estimated: true.
+	// 10,000); a larger count is reported as at least the cap.
 	ExactCountCap int
 }
+
+// DefaultCountCap is the default ExactCountCap.
+const DefaultCountCap = 10000
 
 // exactCountCap is ExactCountCap with its default.
 func (o Options) exactCountCap() int {
 	if o.ExactCountCap <= 0 {
-		return 2000
+		return DefaultCountCap
 	}
 	return o.ExactCountCap
 }
@@ -112,6 +117,9 @@ func New(db DB, opts Options) *Monitor {
 	}
 	if opts.StuckAfter <= 0 {
 		opts.StuckAfter = 30 * time.Second
+	}
+	if opts.SafetyPoll <= 0 {
+		opts.SafetyPoll = 2 * time.Second
 	}
 	if opts.LockTTL <= 0 {
 		opts.LockTTL = 30 * time.Second

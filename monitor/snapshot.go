@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/livesync-dev/livesync-dev/connector"
 )
 
 // Snapshot is one consistent-enough view of the outbox, taken with the
@@ -31,6 +33,9 @@ type Snapshot struct {
 	Indexes IndexState `json:"indexes"`
 	// Warnings are cheap checks on head rows and newest rows.
 	Warnings []Warning `json:"warnings"`
+	// Connectors are the states our connector nodes reported (empty when
+	// none of ours runs): the same connector.NodeState they serve.
+	Connectors []connector.NodeState `json:"connectors"`
 	// Notes say plainly what this snapshot cannot know (for example publish
 	// errors when no connector of ours runs).
 	Notes []string `json:"notes"`
@@ -67,8 +72,18 @@ type OutboxStats struct {
 	// TombstoneSequenceID is the processed row with the largest id, or nil.
 	TombstoneSequenceID *int64 `json:"tombstoneSequenceId"`
 	// Estimated is true when the counts come from planner statistics
-	// because a recommended index is missing.
+	// because a recommended index is missing (shown as ≈ or ~). Estimates
+	// are bounded by what is possible (pending ≤ max id − oldest pending
+	// id + 1).
 	Estimated bool `json:"estimated"`
+	// CountCap is the most rows an exact count reads; a count that reached
+	// it is a lower bound, flagged below (shown as ≥).
+	CountCap int64 `json:"countCap"`
+	// PendingAtLeast, LockedAtLeast and RejectedPendingAtLeast are true
+	// when that count stopped at CountCap: there are at least that many.
+	PendingAtLeast         bool `json:"pendingAtLeast"`
+	LockedAtLeast          bool `json:"lockedAtLeast"`
+	RejectedPendingAtLeast bool `json:"rejectedPendingAtLeast"`
 }
 
 // ChannelBacklog is one channel's pending rows.
@@ -129,7 +144,7 @@ type Rates struct {
 // Snapshot takes one snapshot. It fails with ErrNoOutbox (wrapped) when the
 // outbox table is missing; run the doctor for the fix.
 func (m *Monitor) Snapshot(ctx context.Context) (*Snapshot, error) {
-	s := &Snapshot{Channels: []ChannelBacklog{}, Nodes: []Node{}, Stuck: []Stuck{}, Warnings: []Warning{}, Notes: []string{}}
+	s := &Snapshot{Channels: []ChannelBacklog{}, Nodes: []Node{}, Stuck: []Stuck{}, Warnings: []Warning{}, Notes: []string{}, Connectors: []connector.NodeState{}}
 	if err := m.db.QueryRow(ctx, "SELECT "+nowSQL).Scan(&s.At); err != nil {
 		return nil, err
 	}

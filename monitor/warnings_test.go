@@ -112,7 +112,9 @@ func TestValidateJSONLocatesErrors(t *testing.T) {
 	}
 }
 
-func TestCountsPastTheCapAreEstimates(t *testing.T) {
+// TestCountsPastTheCapAreLowerBounds: with the indexes a count past the
+// cap is the cap flagged "at least", never a planner guess.
+func TestCountsPastTheCapAreLowerBounds(t *testing.T) {
 	db := pgtest.NewDB(t)
 	exec(t, db,
 		`INSERT INTO outbox (mutation_id, channel, name, rejected) SELECT 'm', 'c', 'e', g <= 5 FROM generate_series(1, 2000) g`,
@@ -122,10 +124,61 @@ func TestCountsPastTheCapAreEstimates(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := s.Outbox
-	if !o.Estimated || o.Pending < 1800 || o.Pending > 2200 {
-		t.Fatalf("pending %d estimated %v: want a flagged estimate near 2000", o.Pending, o.Estimated)
+	if o.Estimated || o.Pending != 100 || !o.PendingAtLeast || o.CountCap != 100 {
+		t.Fatalf("outbox %+v: want pending ≥ 100, not estimated", o)
 	}
-	if o.RejectedPending != 5 {
+	if o.RejectedPending != 5 || o.RejectedPendingAtLeast {
 		t.Fatalf("rejected %d: under the cap the count stays exact", o.RejectedPending)
+	}
+	// The default cap counts 10,000 rows exactly.
+	exec(t, db, `INSERT INTO outbox (mutation_id, channel, name) SELECT 'm', 'c', 'e' FROM generate_series(1, 8000) g`)
+	if s, err = newMonitor(t, db, monitor.Options{}).Snapshot(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s.Outbox.Pending != 10000 || s.Outbox.PendingAtLeast {
+		t.Fatalf("outbox %+v: want exactly 10000", s.Outbox)
+	}
+}
+
+// TestEstimatesNeverExceedTheIDSpan: after a mass delete the planner's
+// statistics still count the deleted rows; the estimate stays within max
+// id − oldest pending id + 1.
+func TestEstimatesNeverExceedTheIDSpan(t *testing.T) {
+	db := pgtest.NewDB(t)
+	exec(t, db,
+		`DROP INDEX outbox_pending_idx, outbox_channel_pending_idx, outbox_lock_expiry_idx, outbox_rejected_idx`,
+		`INSERT INTO outbox (mutation_id, channel, name) SELECT 'm', 'c', 'e' FROM generate_series(1, 5000) g`,
+		`ANALYZE outbox`,
+		`DELETE FROM outbox WHERE sequence_id <= 4990`)
+	s, err := newMonitor(t, db, monitor.Options{ExactRowLimit: -1}).Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := s.Outbox; !o.Estimated || o.Pending > 10 || o.Pending < 1 {
+		t.Fatalf("outbox %+v: want an estimate of at most 10 (ids 4991..5000), flagged", o)
+	}
+}
+
+// TestOutOfOrderOnlyWithinAChannel: a pending row below a published row of
+// another channel is not out of order (ordering is per channel).
+func TestOutOfOrderOnlyWithinAChannel(t *testing.T) {
+	db := pgtest.NewDB(t)
+	exec(t, db, `INSERT INTO outbox (mutation_id, channel, name) VALUES ('a', 'poison:1', 'e'), ('b', 'fine:1', 'e')`,
+		`UPDATE outbox SET processed = true WHERE sequence_id = 2`)
+	m := newMonitor(t, db, monitor.Options{})
+	s, err := m.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := warningCodes(s)["out-of-order"]; ok {
+		t.Fatalf("warnings %+v: rows of different channels are not out of order", s.Warnings)
+	}
+	exec(t, db, `INSERT INTO outbox (mutation_id, channel, name) VALUES ('c', 'fine:1', 'e')`,
+		`UPDATE outbox SET processed = true WHERE sequence_id = 3`, `UPDATE outbox SET processed = false WHERE sequence_id = 2`)
+	if s, err = m.Snapshot(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := warningCodes(s)["out-of-order"]; !ok || id != 2 {
+		t.Fatalf("warnings %+v: want out-of-order for row 2 below row 3 of fine:1", s.Warnings)
 	}
 }
