@@ -56,11 +56,11 @@ func newAblyServeCommand() *cobra.Command {
 			changed(cmd, overrides, "addr", "ably.local.addr")
 			changed(cmd, overrides, "limits", "ably.local.limits")
 			changed(cmd, overrides, "max-idle-interval", "ably.local.maxIdleInterval")
-			cfg, err := loadConfig(cmd, overrides)
+			st, err := loadStack(cmd, overrides)
 			if err != nil {
 				return err
 			}
-			opts := localAblyOptions(cfg)
+			opts := st.LocalAblyOptions()
 			for _, k := range keys {
 				key, err := auth.ParseKeySpec(k)
 				if err != nil {

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/ably/ably-go/ably"
-
 	"github.com/livesync-dev/livesync-dev/sandbox"
 )
 
@@ -23,20 +21,4 @@ func printClientOptions(w io.Writer, a *sandbox.AblyState) {
   ably-go: ably.NewRealtime(ably.WithKey("%[3]s"), ably.WithEndpoint("%[1]s"), ably.WithPort(%[2]d),
            ably.WithTLS(false), ably.WithInsecureAllowBasicAuthWithoutTLS())
 `, a.Host, a.Port, a.Key)
-}
-
-// ablyClientOptions points ably-go at a recorded endpoint with key (the
-// endpoint's own key when empty). Real Ably needs only the key.
-func ablyClientOptions(a *sandbox.AblyState, key string) []ably.ClientOption {
-	if a == nil || !a.Local {
-		return []ably.ClientOption{ably.WithKey(key)}
-	}
-	if key == "" {
-		key = a.Key
-	}
-	opts := []ably.ClientOption{ably.WithEndpoint(a.Host), ably.WithPort(a.Port), ably.WithTLS(a.TLS), ably.WithKey(key)}
-	if a.TLS {
-		return append(opts, ably.WithTLSPort(a.Port))
-	}
-	return append(opts, ably.WithInsecureAllowBasicAuthWithoutTLS())
 }

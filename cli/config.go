@@ -1,18 +1,14 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/livesync-dev/livesync-dev/ablylocal"
 	"github.com/livesync-dev/livesync-dev/config"
-	"github.com/livesync-dev/livesync-dev/sandbox"
-	"github.com/livesync-dev/livesync-dev/schema"
+	"github.com/livesync-dev/livesync-dev/internal/stack"
 )
 
 func init() {
@@ -41,15 +37,31 @@ func configFileFlag(cmd *cobra.Command) string {
 	return file
 }
 
-// loadConfig loads the configuration for cmd with flag overrides given as
-// key paths (only flags the user set should be passed). Configuration errors
-// are bad input: exit status 2.
-func loadConfig(cmd *cobra.Command, overrides map[string]string) (*config.Config, error) {
-	cfg, err := config.Load(config.Source{File: configFileFlag(cmd), Env: os.Environ(), Flags: overrides})
+// loadStack loads the configuration for cmd (livesync.yaml, LIVESYNC_*
+// and the flag overrides given as key paths: only flags the user set) and
+// finds the sandbox, through the one stack constructor every command uses.
+// Configuration errors are bad input: exit status 2, naming the line.
+func loadStack(cmd *cobra.Command, overrides map[string]string) (*stack.Stack, error) {
+	s, err := stack.Load(stack.Params{ConfigFile: configFileFlag(cmd), Overrides: overrides})
 	if err != nil {
 		return nil, &ExitError{Code: 2, Err: err}
 	}
-	return cfg, nil
+	return s, nil
+}
+
+// stackError gives the stack's errors their exit status: bad flags 2, a
+// missing database or endpoint 1.
+func stackError(err error) error {
+	var ue *stack.UsageError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ue):
+		return &ExitError{Code: 2, Err: err}
+	case errors.Is(err, stack.ErrNoDatabase), errors.Is(err, stack.ErrNoEndpoint):
+		return &ExitError{Code: 1, Err: err}
+	}
+	return err
 }
 
 // changed adds key=value to m when the named flag was set on the command
@@ -57,56 +69,5 @@ func loadConfig(cmd *cobra.Command, overrides map[string]string) (*config.Config
 func changed(cmd *cobra.Command, m map[string]string, flag, key string) {
 	if f := cmd.Flags().Lookup(flag); f != nil && f.Changed {
 		m[key] = f.Value.String()
-	}
-}
-
-// sandboxOptions maps the configuration (read from configFile, "" for the
-// default) onto sandbox options shared by `sandbox up` and `up`.
-func sandboxOptions(configFile string, progress io.Writer, cfg *config.Config) sandbox.Options {
-	opts := sandbox.Options{
-		Dir: ".", PgURL: cfg.Postgres.URL, NoIndexes: !cfg.Sandbox.Indexes, Names: names(cfg),
-		Backend: cfg.Sandbox.Backend, PostgresPort: cfg.Sandbox.PostgresPort,
-		PostgresVersion: cfg.Sandbox.PostgresVersion, EmbeddedRepository: cfg.Sandbox.EmbeddedRepository,
-		Executable: selfExecutable(), AblyAddr: cfg.Ably.Local.Addr, Progress: progress,
-	}
-	if configFile != "" {
-		// The background endpoint reads ably.local from the same file.
-		if abs, err := filepath.Abs(configFile); err == nil {
-			opts.AblyArgs = []string{"--" + configFlag, abs}
-		}
-	}
-	if cfg.Ably.Key != "" {
-		opts.AblyKey = cfg.Ably.Key
-		opts.AblyKeySource = cfg.Origin("ably.key")
-	}
-	return opts
-}
-
-// localAblyOptions maps the ably.local section onto the endpoint's options,
-// for `ably serve` (also the endpoint `sandbox up` runs in the background,
-// which reads the same livesync.yaml) and the one `up` serves in-process.
-func localAblyOptions(cfg *config.Config) ablylocal.Options {
-	l := cfg.Ably.Local
-	return ablylocal.Options{
-		Addr: l.Addr, DedupeWindow: l.DedupeWindow, HistoryLimit: l.HistoryLimit,
-		HistoryTTL: l.HistoryTTL, Limits: l.Limits, MaxIdleInterval: l.MaxIdleInterval,
-	}
-}
-
-// selfExecutable is this livesync-dev binary, which runs the background
-// endpoint; under `go test` the executable is a test binary, so none.
-func selfExecutable() string {
-	exe, err := os.Executable()
-	if err != nil || strings.HasSuffix(exe, ".test") {
-		return ""
-	}
-	return exe
-}
-
-// names returns the LiveSync table names from the configuration.
-func names(cfg *config.Config) schema.Names {
-	return schema.Names{
-		OutboxSchema: cfg.Postgres.OutboxTableSchema, OutboxTable: cfg.Postgres.OutboxTableName,
-		NodesSchema: cfg.Postgres.NodesTableSchema, NodesTable: cfg.Postgres.NodesTableName,
 	}
 }

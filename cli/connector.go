@@ -7,19 +7,15 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/ably/ably-go/ably"
 	"github.com/spf13/cobra"
 
-	"github.com/livesync-dev/livesync-dev/config"
 	"github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/connector/postgres"
-	"github.com/livesync-dev/livesync-dev/dbconn"
-	"github.com/livesync-dev/livesync-dev/sandbox"
+	"github.com/livesync-dev/livesync-dev/internal/stack"
 )
 
 func init() { commands = append(commands, newConnectorCommand) }
@@ -79,83 +75,42 @@ func newConnectorRunCommand() *cobra.Command {
 	return cmd
 }
 
-// connectorEndpoint resolves the database URL and the Ably options from
-// the flags and the sandbox state.
-func connectorEndpoint(f connectorRunFlags) (pgURL string, opts []ably.ClientOption, real bool, stateDir string, err error) {
-	st, serr := sandbox.LoadFrom(".")
-	if serr == nil {
-		stateDir = filepath.Join(st.Dir(), sandbox.DirName)
-	}
-	pgURL = f.pgURL
-	if pgURL == "" {
-		if serr != nil {
-			return "", nil, false, "", &ExitError{Code: 1, Err: fmt.Errorf("no sandbox found (%v): run `livesync-dev sandbox up` here, or pass --pg-url", serr)}
-		}
-		pgURL = st.Postgres.URL
-	}
-	key := f.ablyKey
-	switch {
-	case f.ablyHost != "":
-		if f.ablyPort <= 0 {
-			return "", nil, false, "", usageError("--ably-host needs --ably-port")
-		}
-		if key == "" && st != nil && st.Ably != nil {
-			key = st.Ably.Key
-		}
-		if key == "" {
-			return "", nil, false, "", usageError("--ably-host needs --ably-key (no key recorded in sandbox.json)")
-		}
-		opts = endpointOptions(f.ablyHost, f.ablyPort, f.ablyTLS, key)
-	case st != nil && st.Ably != nil && st.Ably.Local:
-		if key == "" {
-			key = st.Ably.Key
-		}
-		opts = endpointOptions(st.Ably.Host, st.Ably.Port, st.Ably.TLS, key)
-	default:
-		if key == "" {
-			key = os.Getenv("ABLY_API_KEY")
-		}
-		if key == "" {
-			return "", nil, false, "", &ExitError{Code: 1, Err: fmt.Errorf("no Ably endpoint: sandbox.json records none; start one with `livesync-dev sandbox up`, pass --ably-host/--ably-port/--ably-key, or set ABLY_API_KEY for real Ably")}
-		}
-		opts, real = []ably.ClientOption{ably.WithKey(key)}, true
-	}
-	return pgURL, opts, real, stateDir, nil
-}
-
-func endpointOptions(host string, port int, tls bool, key string) []ably.ClientOption {
-	return ablyClientOptions(&sandbox.AblyState{Host: host, Port: port, TLS: tls, Local: true}, key)
-}
-
 func runConnector(cmd *cobra.Command, f connectorRunFlags) error {
 	if f.nodes < 1 || f.nodes > 64 {
 		return usageError("--nodes %d is out of range: use 1..64", f.nodes)
 	}
-	pgURL, ablyOpts, real, stateDir, err := connectorEndpoint(f)
+	overrides := map[string]string{}
+	changed(cmd, overrides, "nodes", "connector.nodes")
+	changed(cmd, overrides, "health-addr", "connector.healthAddr")
+	changed(cmd, overrides, "poll-fixed-rate", "connector.pollFixedRate")
+	changed(cmd, overrides, "pg-url", "postgres.url")
+	st, err := loadStack(cmd, overrides)
 	if err != nil {
 		return err
+	}
+	if _, err := st.PostgresURL(); err != nil {
+		return stackError(err)
+	}
+	ep, err := st.Endpoint(stack.EndpointParams{Host: f.ablyHost, Port: f.ablyPort, TLS: f.ablyTLS, Key: f.ablyKey})
+	if err != nil {
+		return stackError(err)
+	}
+	opts, err := st.ConnectorOptions(ep)
+	if err != nil {
+		return stackError(err)
+	}
+	if st.External() && !f.force {
+		if err := refuseForeignNodes(cmd.Context(), st); err != nil {
+			return &ExitError{Code: 1, Err: err}
+		}
 	}
 	stderr := cmd.ErrOrStderr()
 	level := slog.LevelInfo
 	if f.verbose {
 		level = slog.LevelDebug
 	}
-	overrides := map[string]string{}
-	changed(cmd, overrides, "nodes", "connector.nodes")
-	changed(cmd, overrides, "health-addr", "connector.healthAddr")
-	changed(cmd, overrides, "poll-fixed-rate", "connector.pollFixedRate")
-	cfg, err := loadConfig(cmd, overrides)
-	if err != nil {
-		return err
-	}
-	if f.pgURL != "" && !f.force && !isSandboxURL(f.pgURL) {
-		if err := checkForeignNodes(cmd.Context(), pgURL, cfg); err != nil {
-			return &ExitError{Code: 1, Err: err}
-		}
-	}
 	bus := &connector.Bus{}
-	opts := connectorTuning(cfg)
-	opts.DatabaseURL, opts.Ably, opts.RealAbly, opts.StateDir, opts.Events = pgURL, ablyOpts, real, stateDir, bus
+	opts.Events = bus
 	opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if _, err := opts.Validate(); err != nil {
 		return usageError("%v", err)
@@ -167,7 +122,7 @@ func runConnector(cmd *cobra.Command, f connectorRunFlags) error {
 	var wg sync.WaitGroup
 	statusCtx, stopStatus := context.WithCancel(context.Background())
 	defer func() { stopStatus(); wg.Wait() }()
-	fmt.Fprintf(stderr, "connector: database %s\n", dbconn.Redact(pgURL))
+	fmt.Fprintf(stderr, "connector: %s\n", st.Describe())
 	err = postgres.RunNodes(ctx, opts, 30*time.Second, func(g *postgres.Group) {
 		for _, n := range g.Nodes {
 			fmt.Fprintf(stderr, "connector: node %s running; health http://%s/health\n", n.ID(), n.HealthAddr())
@@ -224,19 +179,13 @@ func printConnectorStatus(ctx context.Context, w io.Writer, events <-chan connec
 	}
 }
 
-// checkForeignNodes applies DESIGN's external-database rule to --pg-url.
-func checkForeignNodes(ctx context.Context, url string, cfg *config.Config) error {
-	pool, err := dbconn.Pool(ctx, url, "livesync-dev connector", 1)
+// refuseForeignNodes applies DESIGN's external-database rule: the
+// monitor looks for live nodes that are not ours.
+func refuseForeignNodes(ctx context.Context, st *stack.Stack) error {
+	m, closeDB, err := st.OpenMonitor(ctx, "livesync-dev connector", true)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	return refuseForeignNodes(ctx, pool, cfg)
-}
-
-// isSandboxURL reports whether url is the sandbox's own database, which any
-// number of our nodes may serve.
-func isSandboxURL(url string) bool {
-	st, err := sandbox.LoadFrom(".")
-	return err == nil && st.Postgres.URL == url
+	defer closeDB()
+	return st.RefuseForeignNodes(ctx, m)
 }

@@ -3,10 +3,8 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -14,14 +12,10 @@ import (
 
 	"github.com/livesync-dev/livesync-dev/dbconn"
 	"github.com/livesync-dev/livesync-dev/doctor"
-	"github.com/livesync-dev/livesync-dev/sandbox"
 	"github.com/livesync-dev/livesync-dev/schema"
 )
 
 func init() { commands = append(commands, newDoctorCommand) }
-
-// postgresURLEnv names the environment variable that supplies --pg-url.
-const postgresURLEnv = "LIVESYNC_POSTGRES_URL"
 
 // doctorTimeout bounds connecting and running every check.
 const doctorTimeout = 30 * time.Second
@@ -54,31 +48,37 @@ Exit status 1 when any check fails.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDoctor(cmd, o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.pgURL, "pg-url", "", "Postgres URL to check (default: $"+postgresURLEnv+", else the sandbox's)")
+	f.StringVar(&o.pgURL, "pg-url", "", "Postgres URL to check (default: postgres.url / $LIVESYNC_POSTGRES_URL, else the sandbox's)")
 	f.StringVar(&o.role, "as", schema.DefaultRole, "role the connector logs in as, whose privileges are checked")
 	f.BoolVar(&o.json, "json", false, `print one JSON document: {"checks":[{"id","title","status","detail","fix"}],"ok":bool}`)
-	d := schema.DefaultNames()
-	f.StringVar(&o.names.OutboxSchema, "outbox-schema", d.OutboxSchema, "schema of the outbox table")
-	f.StringVar(&o.names.OutboxTable, "outbox-table", d.OutboxTable, "name of the outbox table")
-	f.StringVar(&o.names.NodesSchema, "nodes-schema", d.NodesSchema, "schema of the nodes table")
-	f.StringVar(&o.names.NodesTable, "nodes-table", d.NodesTable, "name of the nodes table")
+	f.StringVar(&o.names.OutboxSchema, "outbox-schema", "", "schema of the outbox table (default: postgres.outboxTableSchema)")
+	f.StringVar(&o.names.OutboxTable, "outbox-table", "", "name of the outbox table (default: postgres.outboxTableName)")
+	f.StringVar(&o.names.NodesSchema, "nodes-schema", "", "schema of the nodes table (default: postgres.nodesTableSchema)")
+	f.StringVar(&o.names.NodesTable, "nodes-table", "", "name of the nodes table (default: postgres.nodesTableName)")
 	return cmd
 }
 
 func runDoctor(cmd *cobra.Command, o *doctorOptions) error {
-	for flag, v := range map[string]string{"--as": o.role, "--outbox-schema": o.names.OutboxSchema,
-		"--outbox-table": o.names.OutboxTable, "--nodes-schema": o.names.NodesSchema, "--nodes-table": o.names.NodesTable} {
-		if strings.TrimSpace(v) == "" {
-			return usageError("%s must not be empty (see 'livesync-dev doctor --help')", flag)
+	overrides := map[string]string{}
+	for flag, key := range map[string]string{"outbox-schema": "postgres.outboxTableSchema", "outbox-table": "postgres.outboxTableName",
+		"nodes-schema": "postgres.nodesTableSchema", "nodes-table": "postgres.nodesTableName", "pg-url": "postgres.url"} {
+		if fl := cmd.Flags().Lookup(flag); fl.Changed && strings.TrimSpace(fl.Value.String()) == "" {
+			return usageError("--%s must not be empty (see 'livesync-dev doctor --help')", flag)
 		}
+		changed(cmd, overrides, flag, key)
 	}
-	url := o.pgURL
-	if url == "" {
-		var err error
-		if url, err = defaultPostgresURL(); err != nil {
-			return &ExitError{Code: 1, Err: err}
-		}
+	if strings.TrimSpace(o.role) == "" {
+		return usageError("--as must not be empty (see 'livesync-dev doctor --help')")
 	}
+	st, err := loadStack(cmd, overrides)
+	if err != nil {
+		return err
+	}
+	url, err := st.PostgresURL()
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	o.names = st.Names()
 	ctx, cancel := context.WithTimeout(cmd.Context(), doctorTimeout)
 	defer cancel()
 	conn, err := dbconn.Connect(ctx, url, "livesync-dev doctor")
@@ -103,19 +103,6 @@ func runDoctor(cmd *cobra.Command, o *doctorOptions) error {
 		return &ExitError{Code: 1, Err: fmt.Errorf("%d of %d checks failed: apply the SQL shown with each FAIL and run doctor again", doctor.Count(checks, doctor.Fail), len(checks))}
 	}
 	return nil
-}
-
-// defaultPostgresURL is the database doctor checks when --pg-url is absent:
-// $LIVESYNC_POSTGRES_URL, else the sandbox's.
-func defaultPostgresURL() (string, error) {
-	if url := os.Getenv(postgresURLEnv); url != "" {
-		return url, nil
-	}
-	st, err := sandbox.LoadFrom(".")
-	if err != nil {
-		return "", errors.New("no --pg-url given and no sandbox found: run `livesync-dev sandbox up` or pass --pg-url")
-	}
-	return st.Postgres.URL, nil
 }
 
 // doctorReport is the --json document.

@@ -113,14 +113,14 @@ func TestDoctorCustomNamesAndRole(t *testing.T) {
 }
 
 func TestDoctorConnectionErrors(t *testing.T) {
-	t.Setenv(postgresURLEnv, "")
+	t.Setenv("LIVESYNC_POSTGRES_URL", "")
 	for _, tc := range []struct {
 		name string
 		args []string
 		code int
 		msg  string
 	}{
-		{"no url", nil, 1, "no --pg-url given and no sandbox found"},
+		{"no url", nil, 1, "no sandbox found"},
 		{"bad url", []string{"--pg-url", "postgres://u:secret@127.0.0.1:notaport/db"}, 1, "invalid Postgres URL"},
 		{"unreachable", []string{"--pg-url", "postgres://u:secret@127.0.0.1:1/db?sslmode=disable&connect_timeout=5"}, 1, "cannot reach Postgres"},
 		{"empty role", []string{"--pg-url", "postgres://127.0.0.1/db", "--as", ""}, 2, "--as must not be empty"},
@@ -146,7 +146,7 @@ func TestDoctorConnectionErrors(t *testing.T) {
 
 func TestDoctorURLFromEnvironment(t *testing.T) {
 	db := pgtest.NewDB(t)
-	t.Setenv(postgresURLEnv, db.URL)
+	t.Setenv("LIVESYNC_POSTGRES_URL", db.URL)
 	stdout, stderr, code := runCLI(t, "doctor", "--json")
 	if code != 0 || !parseDoctor(t, stdout).OK {
 		t.Fatalf("exit %d, stderr %s", code, stderr)

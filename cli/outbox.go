@@ -39,7 +39,8 @@ func newOutboxListCommand() *cobra.Command {
 		Use:   "list",
 		Short: "List outbox rows in sequence_id order, one page at a time",
 		Long: "List outbox rows with sequence_id > --after, at most --limit of them. Filters:\n" +
-			"--pending (not processed), --stuck (lock lapsed or held by a node without a live lease),\n" +
+			"--pending (not processed), --stuck (rows not moving, each with the reason and the fix, as in\n" +
+			"`status`), " +
 			"--rejected (rejected and not processed); at most one. Next page: --after <last sequenceId>.",
 		Example: "  livesync-dev outbox list --pending --channel orders --limit 20\n  livesync-dev outbox list --rejected --json",
 		Args:    cobra.NoArgs,
@@ -76,7 +77,7 @@ func newOutboxListCommand() *cobra.Command {
 	f.register(cmd, false)
 	fl := cmd.Flags()
 	fl.BoolVar(&pending, "pending", false, "only rows not processed")
-	fl.BoolVar(&stuck, "stuck", false, "only pending rows whose lock lapsed or whose owner has no live lease")
+	fl.BoolVar(&stuck, "stuck", false, "only rows that are not moving, with the diagnosis (reason, detail, action) of each")
 	fl.BoolVar(&rejected, "rejected", false, "only rejected rows not yet processed")
 	fl.StringVar(&p.Channel, "channel", "", "only rows of this channel")
 	fl.StringVar(&p.Text, "text", "", "only rows whose channel, name, mutation id, data or headers contain this text")
@@ -105,7 +106,13 @@ func printRows(w io.Writer, rows []monitor.Row) {
 		if len(data) > 60 {
 			data = data[:57] + "..."
 		}
+		if r.Diagnosis != nil {
+			state = string(r.Diagnosis.Reason)
+		}
 		fmt.Fprintf(w, "%-10d %-20s %-16s %-8s %-24s %s\n", r.SequenceID, r.Channel, r.Name, state, lock, data)
+		if d := r.Diagnosis; d != nil {
+			fmt.Fprintf(w, "           %s\n           → %s\n", d.Detail, d.Action)
+		}
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(w, "(no rows)")
@@ -162,6 +169,10 @@ func newOutboxActionCommand(action string) *cobra.Command {
 				}
 				verb := map[string]string{"retry": "freed", "delete": "deleted"}[action]
 				fmt.Fprintf(cmd.OutOrStdout(), "%s %d row(s): %s\n", verb, len(res.SequenceIDs), joinIDs(res.SequenceIDs))
+				for _, st := range res.Unblocked {
+					fmt.Fprintf(cmd.OutOrStdout(), "row %d had stopped channel %s (%s, Ably error %d): the connector tries it again now (it re-checks blocked rows at every heartbeat)\n",
+						st.SequenceID, st.Channel, st.Reason, st.ErrorCode)
+				}
 				return nil
 			})
 		},

@@ -61,14 +61,14 @@ func (f *sandboxFlags) options(cmd *cobra.Command) (sandbox.Options, error) {
 	if f.noIndexes {
 		overrides["sandbox.indexes"] = "false"
 	}
-	cfg, err := loadConfig(cmd, overrides)
+	st, err := loadStack(cmd, overrides)
 	if err != nil {
 		return sandbox.Options{}, err
 	}
-	if cfg.Sandbox.Backend == "external" && cfg.Postgres.URL == "" {
+	if st.Config.Sandbox.Backend == "external" && st.Config.Postgres.URL == "" {
 		return sandbox.Options{}, usageError("the external backend needs a database: pass --pg-url or set postgres.url")
 	}
-	opts := sandboxOptions(configFileFlag(cmd), cmd.ErrOrStderr(), cfg)
+	opts := st.SandboxOptions(cmd.ErrOrStderr())
 	opts.Provision = f.provision
 	return opts, nil
 }

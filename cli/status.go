@@ -6,15 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/livesync-dev/livesync-dev/dbconn"
+	"github.com/livesync-dev/livesync-dev/internal/stack"
 	"github.com/livesync-dev/livesync-dev/monitor"
-	"github.com/livesync-dev/livesync-dev/sandbox"
 )
 
 func init() { commands = append(commands, newStatusCommand) }
@@ -29,49 +27,33 @@ type monitorFlags struct {
 
 // register adds --pg-url (and --readonly for write commands).
 func (f *monitorFlags) register(cmd *cobra.Command, writes bool) {
-	cmd.Flags().StringVar(&f.pgURL, "pg-url", "", "Postgres URL of the outbox (default: $LIVESYNC_POSTGRES_URL, else the sandbox's)")
+	cmd.Flags().StringVar(&f.pgURL, "pg-url", "", "Postgres URL of the outbox (default: postgres.url / $LIVESYNC_POSTGRES_URL, else the sandbox's)")
 	if writes {
 		cmd.Flags().BoolVar(&f.readonly, "readonly", false, "refuse every write (for shared databases)")
 	}
 }
 
-// openMonitor connects to the database (--pg-url, $LIVESYNC_POSTGRES_URL or
-// the sandbox) and returns a monitor and a closer. Inside a sandbox, nodes
-// registered in .livesync/nodes are our own connectors.
-func openMonitor(ctx context.Context, f monitorFlags) (*monitor.Monitor, func(), error) {
-	url := f.pgURL
-	var st *sandbox.State
-	if url == "" {
-		var err error
-		if url, err = defaultPostgresURL(); err != nil {
-			return nil, nil, err
-		}
-	}
-	if s, err := sandbox.LoadFrom("."); err == nil && (f.pgURL == "" || s.Postgres.URL == url) {
-		st = s
-	}
-	pool, err := dbconn.Pool(ctx, url, "livesync-dev monitor", 4)
-	if err != nil {
-		return nil, nil, err
-	}
-	opts := monitor.Options{ReadOnly: f.readonly}
-	if st != nil {
-		reg := monitor.NodeRegistry{Dir: filepath.Join(st.Dir(), sandbox.DirName, "nodes")}
-		if ids := reg.NodeIDs(); len(ids) > 0 {
-			opts.OwnNodes, opts.Connector = ids, reg
-		}
-	}
-	return monitor.New(pool, opts), pool.Close, nil
+// monitorStack loads the stack for a monitor command: --pg-url overrides
+// postgres.url.
+func monitorStack(cmd *cobra.Command) (*stack.Stack, error) {
+	overrides := map[string]string{}
+	changed(cmd, overrides, "pg-url", "postgres.url")
+	return loadStack(cmd, overrides)
 }
 
-// withMonitor opens the monitor for one command, runs fn within timeout
-// and closes the database; monitor errors get their exit status and advice.
+// withMonitor builds the stack and its monitor for one command, runs fn
+// within timeout and closes the database; monitor errors get their exit
+// status and advice.
 func withMonitor(cmd *cobra.Command, f monitorFlags, timeout time.Duration, fn func(context.Context, *monitor.Monitor) error) error {
-	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-	defer cancel()
-	m, closeDB, err := openMonitor(ctx, f)
+	st, err := monitorStack(cmd)
 	if err != nil {
 		return err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+	defer cancel()
+	m, closeDB, err := st.OpenMonitor(ctx, "livesync-dev monitor", f.readonly)
+	if err != nil {
+		return stackError(err)
 	}
 	defer closeDB()
 	return fn(ctx, m)
@@ -129,11 +111,8 @@ func newStatusCommand() *cobra.Command {
 // printStatus writes the human-readable snapshot.
 func printStatus(w io.Writer, s *monitor.Snapshot) {
 	o := s.Outbox
-	approx := ""
-	if o.Estimated {
-		approx = "≈"
-	}
-	fmt.Fprintf(w, "outbox   pending %s%d  locked %s%d  rejected pending %s%d\n", approx, o.Pending, approx, o.Locked, approx, o.RejectedPending)
+	fmt.Fprintf(w, "outbox   pending %s  locked %s  rejected pending %s\n", countText(o.Pending, o.Estimated, o.PendingAtLeast),
+		countText(o.Locked, o.Estimated, o.LockedAtLeast), countText(o.RejectedPending, o.Estimated, o.RejectedPendingAtLeast))
 	fmt.Fprintf(w, "age      oldest pending %s  oldest claimable %s\n", ageText(o.OldestPendingAgeSeconds, o.AgeSource), ageText(o.OldestClaimableAgeSeconds, o.ClaimableAgeSource))
 	fmt.Fprintf(w, "ids      max %s  tombstone %s\n", idText(o.MaxSequenceID), idText(o.TombstoneSequenceID))
 	if len(s.Indexes.Missing) > 0 {
@@ -171,6 +150,9 @@ func printStatus(w io.Writer, s *monitor.Snapshot) {
 	fmt.Fprintf(w, "stuck    %d\n", len(s.Stuck)+s.StuckTruncated)
 	for _, st := range s.Stuck {
 		fmt.Fprintf(w, "  #%d %s [%s]: %s\n      → %s\n", st.SequenceID, st.Channel, st.Reason, st.Detail, st.Action)
+		if st.FixSQL != "" {
+			fmt.Fprintf(w, "      SQL: %s\n", st.FixSQL)
+		}
 	}
 	for _, wn := range s.Warnings {
 		where := ""
@@ -182,6 +164,18 @@ func printStatus(w io.Writer, s *monitor.Snapshot) {
 	for _, n := range s.Notes {
 		fmt.Fprintf(w, "note     %s\n", n)
 	}
+}
+
+// countText renders a backlog count: "≈1234" for a planner estimate,
+// "≥10000" for a count that stopped at the cap, else the exact figure.
+func countText(n int64, estimated, atLeast bool) string {
+	switch {
+	case estimated:
+		return fmt.Sprintf("≈%d", n)
+	case atLeast:
+		return fmt.Sprintf("≥%d", n)
+	}
+	return fmt.Sprint(n)
 }
 
 func ageText(sec *float64, src string) string {

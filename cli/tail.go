@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,11 +11,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ably/ably-go/ably"
 	"github.com/spf13/cobra"
 
+	"github.com/livesync-dev/livesync-dev/internal/stack"
 	"github.com/livesync-dev/livesync-dev/monitor"
-	"github.com/livesync-dev/livesync-dev/sandbox"
 )
 
 func init() { commands = append(commands, newTailCommand) }
@@ -50,18 +48,21 @@ func newTailCommand() *cobra.Command {
 					return usageError("invalid channel name %q: non-empty, not starting with '[' or ':', no newlines", ch)
 				}
 			}
-			if key == "" {
-				key = os.Getenv("ABLY_API_KEY")
-			}
-			opts, err := tailClientOptions(key)
+			overrides := map[string]string{}
+			changed(cmd, overrides, "ably-key", "ably.key")
+			st, err := loadStack(cmd, overrides)
 			if err != nil {
 				return err
+			}
+			ep, err := st.Endpoint(stack.EndpointParams{Key: key})
+			if err != nil {
+				return stackError(err)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			actx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
-			t, err := monitor.StartTail(actx, monitor.TailOptions{ClientOptions: opts, Channels: args, Rewind: rewind})
+			t, err := st.StartTail(actx, ep, stack.TailParams{Channels: args, Rewind: rewind})
 			if err != nil {
 				return fmt.Errorf("subscribing: %w", err)
 			}
@@ -74,22 +75,6 @@ func newTailCommand() *cobra.Command {
 	cmd.Flags().StringVar(&key, "ably-key", "", "API key for real Ably (default: $ABLY_API_KEY; the sandbox's key for the local endpoint)")
 	cmd.Flags().StringVar(&rewind, "rewind", "", "also deliver recent messages on attach: a count (\"10\") or a span (\"2m\")")
 	return cmd
-}
-
-// tailClientOptions picks the endpoint: the sandbox's local endpoint, or
-// real Ably when a key is given and no local endpoint is recorded.
-func tailClientOptions(key string) ([]ably.ClientOption, error) {
-	var a *sandbox.AblyState
-	if st, err := sandbox.LoadFrom("."); err == nil {
-		a = st.Ably
-	}
-	if a == nil || !a.Local {
-		if key == "" {
-			return nil, errors.New("no Ably endpoint recorded: run `livesync-dev sandbox up` (or `livesync-dev up`) for the local endpoint, or pass --ably-key / set ABLY_API_KEY for real Ably")
-		}
-		return []ably.ClientOption{ably.WithKey(key)}, nil
-	}
-	return ablyClientOptions(a, key), nil
 }
 
 // printTail prints messages until ctx ends.

@@ -109,7 +109,7 @@ func TestTailWithoutEndpoint(t *testing.T) {
 	t.Chdir(t.TempDir())
 	t.Setenv("ABLY_API_KEY", "")
 	_, stderr, code := runCLI(t, "tail", "orders")
-	if code != 1 || !strings.Contains(stderr, "no Ably endpoint recorded") {
+	if code != 1 || !strings.Contains(stderr, "no Ably endpoint") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	if _, _, code := runCLI(t, "tail"); code != 2 {

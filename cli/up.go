@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/livesync-dev/livesync-dev/config"
+	"github.com/livesync-dev/livesync-dev/internal/stack"
 )
 
 func init() { commands = append(commands, newUpCommand) }
@@ -40,14 +40,14 @@ func newUpCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			cfg, overrides, err := upConfig(cmd, f)
+			stk, overrides, err := upStackConfig(cmd, f)
 			if err != nil {
 				return err
 			}
 			if f.headless || !term.IsTerminal(int(os.Stdout.Fd())) {
-				return runHeadless(ctx, cmd, cfg, f)
+				return runHeadless(ctx, cmd, stk, f)
 			}
-			return runDashboard(ctx, cmd, cfg, overrides, f)
+			return runDashboard(ctx, cmd, stk, overrides, f)
 		},
 	}
 	fl := cmd.Flags()
@@ -71,8 +71,8 @@ func rootRunsUp(root *cobra.Command) {
 	root.RunE = up.RunE
 }
 
-// upConfig loads the configuration with `up`'s flags as overrides.
-func upConfig(cmd *cobra.Command, f upFlags) (*config.Config, map[string]string, error) {
+// upStackConfig loads the stack with `up`'s flags as overrides.
+func upStackConfig(cmd *cobra.Command, f upFlags) (*stack.Stack, map[string]string, error) {
 	overrides := map[string]string{}
 	changed(cmd, overrides, "pg-url", "postgres.url")
 	changed(cmd, overrides, "ably-key", "ably.key")
@@ -80,6 +80,6 @@ func upConfig(cmd *cobra.Command, f upFlags) (*config.Config, map[string]string,
 	if f.readonly {
 		overrides["dashboard.readonly"] = "true"
 	}
-	cfg, err := loadConfig(cmd, overrides)
-	return cfg, overrides, err
+	stk, err := loadStack(cmd, overrides)
+	return stk, overrides, err
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/livesync-dev/livesync-dev/ablylocal"
 	"github.com/livesync-dev/livesync-dev/ablylocal/auth"
-	"github.com/livesync-dev/livesync-dev/config"
+	"github.com/livesync-dev/livesync-dev/internal/stack"
 	"github.com/livesync-dev/livesync-dev/sandbox"
 )
 
@@ -20,7 +20,8 @@ import (
 // sandbox.Up), a healthy background endpoint from `sandbox up`, or one it
 // serves in-process and records in sandbox.json until it returns. The
 // returned function stops what upAbly started.
-func upAbly(ctx context.Context, st *sandbox.State, cfg *config.Config, errw io.Writer) (func(), error) {
+func upAbly(ctx context.Context, stk *stack.Stack, errw io.Writer) (func(), error) {
+	st, cfg := stk.Sandbox, stk.Config
 	if st.Ably != nil && (!st.Ably.Local || st.Ably.Running) {
 		return func() {}, nil
 	}
@@ -35,7 +36,7 @@ func upAbly(ctx context.Context, st *sandbox.State, cfg *config.Config, errw io.
 		return nil, fmt.Errorf("the Ably key recorded in sandbox.json is unusable (%v): run `livesync-dev sandbox down --purge` for a new one", err)
 	}
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	opts := localAblyOptions(cfg)
+	opts := stk.LocalAblyOptions()
 	opts.Addr, opts.Keys = addr, []auth.Key{key}
 	srv, err := ablylocal.Start(ctx, opts)
 	if err != nil {

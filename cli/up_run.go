@@ -13,6 +13,7 @@ import (
 
 	"github.com/livesync-dev/livesync-dev/config"
 	"github.com/livesync-dev/livesync-dev/connector"
+	"github.com/livesync-dev/livesync-dev/internal/stack"
 	"github.com/livesync-dev/livesync-dev/monitor"
 	"github.com/livesync-dev/livesync-dev/sandbox"
 	"github.com/livesync-dev/livesync-dev/tui"
@@ -21,9 +22,10 @@ import (
 
 // runHeadless runs the stack and prints one status line per refresh period
 // until ctx ends.
-func runHeadless(ctx context.Context, cmd *cobra.Command, cfg *config.Config, f upFlags) error {
+func runHeadless(ctx context.Context, cmd *cobra.Command, stk *stack.Stack, f upFlags) error {
 	errw := cmd.ErrOrStderr()
-	s, err := startStack(ctx, cfg, f, errw, errw)
+	cfg := stk.Config
+	s, err := startStack(ctx, stk, f, errw, errw)
 	if err != nil {
 		return err
 	}
@@ -69,14 +71,16 @@ func statusLine(ctx context.Context, mon *monitor.Monitor) string {
 	if snap.Outbox.OldestPendingAgeSeconds != nil {
 		age = fmt.Sprintf("%.1fs", *snap.Outbox.OldestPendingAgeSeconds)
 	}
-	return fmt.Sprintf("pending %d (rejected %d, locked %d), oldest %s, stuck %d, nodes %d/%d alive, warnings %d",
-		snap.Outbox.Pending, snap.Outbox.RejectedPending, snap.Outbox.Locked,
-		age, len(snap.Stuck), alive, len(snap.Nodes), len(snap.Warnings))
+	o := snap.Outbox
+	return fmt.Sprintf("pending %s (rejected %s, locked %s), oldest %s, stuck %d, nodes %d/%d alive, warnings %d",
+		countText(o.Pending, o.Estimated, o.PendingAtLeast), countText(o.RejectedPending, o.Estimated, o.RejectedPendingAtLeast),
+		countText(o.Locked, o.Estimated, o.LockedAtLeast), age, len(snap.Stuck), alive, len(snap.Nodes), len(snap.Warnings))
 }
 
 // runDashboard shows the tview dashboard; the stack starts behind a progress
 // screen and everything it started stops when the user quits.
-func runDashboard(ctx context.Context, cmd *cobra.Command, cfg *config.Config, overrides map[string]string, f upFlags) error {
+func runDashboard(ctx context.Context, cmd *cobra.Command, stk *stack.Stack, overrides map[string]string, f upFlags) error {
+	cfg := stk.Config
 	if err := tui.ValidateConfig(cfg.Dashboard); err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
@@ -96,7 +100,7 @@ func runDashboard(ctx context.Context, cmd *cobra.Command, cfg *config.Config, o
 			if err != nil {
 				return nil, err
 			}
-			s, err := startStack(ctx, cfg, f, tui.ProgressWriter(progress), logw)
+			s, err := startStack(ctx, stk, f, tui.ProgressWriter(progress), logw)
 			if err != nil {
 				return nil, err
 			}

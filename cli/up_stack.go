@@ -15,14 +15,16 @@ import (
 	"github.com/livesync-dev/livesync-dev/config"
 	"github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/connector/postgres"
-	"github.com/livesync-dev/livesync-dev/dbconn"
+	"github.com/livesync-dev/livesync-dev/internal/stack"
 	"github.com/livesync-dev/livesync-dev/monitor"
 	"github.com/livesync-dev/livesync-dev/sandbox"
 )
 
 // upStack is everything `up` runs: the sandbox (or an external database),
-// the Ably endpoint, connector nodes, the monitor and the live tail.
+// the Ably endpoint, connector nodes, the monitor and the live tail, all
+// built by the one stack constructor.
 type upStack struct {
+	stack    *stack.Stack
 	st       *sandbox.State
 	external bool
 	readonly bool
@@ -32,6 +34,7 @@ type upStack struct {
 	pool     *pgxpool.Pool
 	mon      *monitor.Monitor
 	tail     *monitor.Tail
+	endpoint stack.Endpoint
 	logger   *slog.Logger
 
 	mu       sync.Mutex
@@ -41,8 +44,9 @@ type upStack struct {
 
 // startStack brings everything up, writing progress lines to progress.
 // On error it stops what it had started.
-func startStack(ctx context.Context, cfg *config.Config, f upFlags, progress, logw io.Writer) (s *upStack, err error) {
-	s = &upStack{external: cfg.Postgres.URL != "", keep: f.keep, bus: &connector.Bus{},
+func startStack(ctx context.Context, stk *stack.Stack, f upFlags, progress, logw io.Writer) (s *upStack, err error) {
+	cfg := stk.Config
+	s = &upStack{stack: stk, external: cfg.Postgres.URL != "", keep: f.keep, bus: &connector.Bus{},
 		logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	s.readonly = cfg.Dashboard.Readonly || (s.external && !f.allowWrites)
 	defer func() {
@@ -50,30 +54,33 @@ func startStack(ctx context.Context, cfg *config.Config, f upFlags, progress, lo
 			s.stop(progress)
 		}
 	}()
-	opts := sandboxOptions("", progress, cfg)
+	opts := stk.SandboxOptions(progress)
 	opts.Executable = "" // up serves the endpoint in-process
 	fmt.Fprintln(progress, "bringing the sandbox up…")
-	if s.st, err = sandbox.Up(ctx, opts); err != nil {
+	if s.st, err = stk.Up(ctx, opts); err != nil {
 		return s, err
 	}
-	if s.stopAbly, err = upAbly(ctx, s.st, cfg, progress); err != nil {
+	if s.stopAbly, err = upAbly(ctx, stk, progress); err != nil {
 		return s, err
 	}
-	if s.pool, err = dbconn.Pool(ctx, s.st.Postgres.URL, "livesync-dev dashboard", 4); err != nil {
+	if s.pool, err = stk.Pool(ctx, "livesync-dev dashboard", 4); err != nil {
+		return s, err
+	}
+	if s.endpoint, err = stk.Endpoint(stack.EndpointParams{}); err != nil {
 		return s, err
 	}
 	runConnector := !s.external || f.connector
 	if runConnector {
 		if s.external && !f.force {
-			if err := refuseForeignNodes(ctx, s.pool, cfg); err != nil {
+			probe := monitor.New(s.pool, stk.MonitorOptions(true, nil))
+			if err := stk.RefuseForeignNodes(ctx, probe); err != nil {
 				return s, err
 			}
 		}
 		fmt.Fprintln(progress, "starting the connector…")
-		s.connOpts = connectorTuning(cfg)
-		s.connOpts.DatabaseURL = s.st.Postgres.URL
-		s.connOpts.Ably = ablyClientOptions(s.st.Ably, cfg.Ably.Key)
-		s.connOpts.RealAbly = s.st.Ably != nil && !s.st.Ably.Local
+		if s.connOpts, err = stk.ConnectorOptions(s.endpoint); err != nil {
+			return s, err
+		}
 		s.connOpts.StateDir = filepath.Join(s.st.Dir(), sandbox.DirName)
 		s.connOpts.Events = s.bus
 		s.connOpts.Logger = s.logger
@@ -81,39 +88,38 @@ func startStack(ctx context.Context, cfg *config.Config, f upFlags, progress, lo
 			return s, err
 		}
 	}
-	mopts := monitor.Options{Names: names(cfg), ReadOnly: s.readonly, StuckAfter: cfg.Dashboard.StuckThreshold, LockTTL: cfg.Connector.LockTTL}
+	var own []string
+	var inProcess monitor.ConnectorStates
 	if s.group != nil {
 		for _, n := range s.group.Nodes {
-			mopts.OwnNodes = append(mopts.OwnNodes, n.ID())
+			own = append(own, n.ID())
 		}
-		mopts.Connector = monitor.NodeRegistry{Dir: filepath.Join(s.st.Dir(), sandbox.DirName, "nodes")}
+		inProcess = monitor.NodeStatesFunc(s.nodeStates)
 	}
-	s.mon = monitor.New(s.pool, mopts)
+	s.mon = monitor.New(s.pool, stk.MonitorOptions(s.readonly, inProcess, own...))
 	if s.st.Ably != nil {
 		fmt.Fprintln(progress, "attaching the live tail…")
-		s.tail, err = monitor.StartTail(ctx, monitor.TailOptions{
-			ClientOptions: ablyClientOptions(s.st.Ably, cfg.Ably.Key), Buffer: cfg.Dashboard.TailBuffer,
-		})
-		if err != nil {
+		if s.tail, err = stk.StartTail(ctx, s.endpoint, stack.TailParams{}); err != nil {
 			return s, fmt.Errorf("live tail: %w", err)
 		}
 	}
 	return s, nil
 }
 
-// refuseForeignNodes keeps our connector off an outbox that live nodes of
-// someone else serve: it would claim and delete their rows and publish them
-// to the wrong place.
-func refuseForeignNodes(ctx context.Context, pool *pgxpool.Pool, cfg *config.Config) error {
-	var n int
-	q := fmt.Sprintf("SELECT count(*) FROM %s WHERE expiry > now() AT TIME ZONE 'utc'", names(cfg).Nodes())
-	if err := pool.QueryRow(ctx, q).Scan(&n); err != nil {
-		return fmt.Errorf("checking the nodes table for live connectors: %w", err)
+// nodeStates hands the monitor the in-process nodes' state directly (other
+// processes' nodes are read over HTTP through the registry).
+func (s *upStack) nodeStates(context.Context) ([]connector.NodeState, error) {
+	s.mu.Lock()
+	g := s.group
+	s.mu.Unlock()
+	if g == nil {
+		return nil, nil
 	}
-	if n > 0 {
-		return fmt.Errorf("the nodes table holds %d live node(s) that are not ours: our connector would claim and delete their rows and publish them to our endpoint; stop those nodes, drop --connector, or pass --force", n)
+	out := make([]connector.NodeState, 0, len(g.Nodes))
+	for _, n := range g.Nodes {
+		out = append(out, nodeState(n))
 	}
-	return nil
+	return out, nil
 }
 
 // restartConnector applies new connector settings by restarting the nodes
@@ -124,7 +130,7 @@ func (s *upStack) restartConnector(ctx context.Context, cfg *config.Config) erro
 	if s.group == nil {
 		return nil
 	}
-	next := connectorTuning(cfg)
+	next := stackWith(s.stack, cfg).ConnectorTuning()
 	next.DatabaseURL, next.Ably, next.RealAbly = s.connOpts.DatabaseURL, s.connOpts.Ably, s.connOpts.RealAbly
 	next.StateDir, next.Events, next.Logger = s.connOpts.StateDir, s.connOpts.Events, s.connOpts.Logger
 	if _, err := next.Validate(); err != nil {
@@ -144,9 +150,18 @@ func (s *upStack) restartConnector(ctx context.Context, cfg *config.Config) erro
 	return nil
 }
 
+// stackWith is st with the configuration replaced (a hot reload).
+func stackWith(st *stack.Stack, cfg *config.Config) *stack.Stack {
+	next := &stack.Stack{Config: cfg}
+	if st != nil {
+		next.Sandbox, next.ConfigFile = st.Sandbox, st.ConfigFile
+	}
+	return next
+}
+
 // connectorChanged reports whether the connector section differs.
 func connectorChanged(a, b *config.Config) bool {
-	x, y := connectorTuning(a), connectorTuning(b)
+	x, y := stackWith(nil, a).ConnectorTuning(), stackWith(nil, b).ConnectorTuning()
 	return fmt.Sprintf("%+v", x) != fmt.Sprintf("%+v", y)
 }
 

@@ -34,6 +34,9 @@ type ActionResult struct {
 	SQL string `json:"sql"`
 	// SequenceIDs are the rows changed.
 	SequenceIDs []int64 `json:"sequenceIds"`
+	// Unblocked are the retried rows that had stopped their channel
+	// (blocked or publish-failing): the connector tries them again now.
+	Unblocked []Stuck `json:"unblocked,omitempty"`
 }
 
 // ErrMissingRows is wrapped by errors naming ids that do not exist.
@@ -103,8 +106,34 @@ func (m *Monitor) OutboxActionSQL(action string, p OutboxActionParams) (string, 
 // OutboxRetry clears locked_by and lock_expiry so any live node may claim
 // the rows again. Refused unless Force for a row locked by a live node (it
 // could be published twice). There is no "un-reject": rejected is data.
+// Retrying a row that blocked its channel releases it to the connector,
+// which re-checks blocked rows at every heartbeat and tries it again; such
+// rows are listed in Unblocked.
 func (m *Monitor) OutboxRetry(ctx context.Context, p OutboxActionParams) (ActionResult, error) {
-	return m.act(ctx, "retry", p)
+	var heads []Stuck
+	if m.opts.Connector != nil && !m.opts.ReadOnly {
+		if snap, err := m.Snapshot(ctx); err == nil {
+			for _, st := range snap.Stuck {
+				if st.Reason == Blocked || st.Reason == PublishFailing {
+					heads = append(heads, st)
+				}
+			}
+		}
+	}
+	res, err := m.act(ctx, "retry", p)
+	if err != nil {
+		return res, err
+	}
+	retried := map[int64]bool{}
+	for _, id := range res.SequenceIDs {
+		retried[id] = true
+	}
+	for _, st := range heads {
+		if retried[st.SequenceID] {
+			res.Unblocked = append(res.Unblocked, st)
+		}
+	}
+	return res, nil
 }
 
 // OutboxDelete deletes the rows. Refused unless Force for the tombstone row

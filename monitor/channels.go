@@ -134,3 +134,14 @@ func (s *Snapshot) liveNodes() map[string]bool {
 	}
 	return live
 }
+
+// NodesLiveForeign returns the ids of nodes with a live lease that are not
+// among OwnNodes (before our connector starts: every live node).
+func (m *Monitor) NodesLiveForeign(ctx context.Context) ([]string, error) {
+	q := fmt.Sprintf("SELECT id FROM %s WHERE expiry > %s AND NOT (id = ANY($1)) ORDER BY id", m.opts.Names.Nodes(), nowSQL)
+	rows, err := m.db.Query(ctx, q, append([]string{}, m.opts.OwnNodes...))
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}

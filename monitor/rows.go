@@ -48,6 +48,8 @@ type Row struct {
 	LockExpiry *time.Time `json:"lockExpiry"`
 	// Processed marks the tombstone row.
 	Processed bool `json:"processed"`
+	// Diagnosis is why the row is not moving (StuckRows lists only).
+	Diagnosis *Stuck `json:"diagnosis,omitempty"`
 }
 
 // OutboxListParams select one keyset page of rows.
@@ -108,6 +110,9 @@ func (m *Monitor) OutboxList(ctx context.Context, p OutboxListParams) ([]Row, er
 	if p.Limit > 1000 {
 		p.Limit = 1000
 	}
+	if p.Filter == StuckRows {
+		return m.stuckList(ctx, p)
+	}
 	where, args, err := m.where(p.Filter, p.Channel, p.Text, []any{p.After})
 	if err != nil {
 		return nil, err
@@ -148,4 +153,41 @@ func jsonOrNull(b []byte) json.RawMessage {
 		return json.RawMessage("null")
 	}
 	return json.RawMessage(b)
+}
+
+// stuckList lists the rows the diagnosis finds stuck (the same reasons as
+// Snapshot.Stuck), each with its diagnosis, in sequence_id order.
+func (m *Monitor) stuckList(ctx context.Context, p OutboxListParams) ([]Row, error) {
+	snap, err := m.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]Stuck{}
+	var ids []int64
+	for _, st := range snap.Stuck {
+		if st.SequenceID > p.After && (p.Channel == "" || st.Channel == p.Channel) {
+			byID[st.SequenceID] = st
+			ids = append(ids, st.SequenceID)
+		}
+	}
+	where, args, err := m.where(AllRows, "", p.Text, []any{ids})
+	if err != nil {
+		return nil, err
+	}
+	if where == "" {
+		where = "WHERE sequence_id = ANY($1)"
+	} else {
+		where += " AND sequence_id = ANY($1)"
+	}
+	q := fmt.Sprintf("SELECT %s FROM %s %s ORDER BY sequence_id LIMIT %d", rowColumns, m.opts.Names.Outbox(), where, p.Limit)
+	rows, err := m.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, scanRow)
+	for i := range out {
+		st := byID[out[i].SequenceID]
+		out[i].Diagnosis = &st
+	}
+	return out, err
 }

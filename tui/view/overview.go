@@ -54,22 +54,27 @@ func (o *Overview) Lines(width int) []string {
 		return lines
 	}
 	ob := s.Outbox
-	est := ""
-	if ob.Estimated {
-		est = t.paint(t.Warn, "~")
+	mark := func(atLeast bool) string {
+		switch {
+		case ob.Estimated:
+			return t.paint(t.Warn, "~")
+		case atLeast:
+			return t.paint(t.Warn, "≥")
+		}
+		return ""
 	}
 	threshold := a.cfg.StuckThreshold.Seconds()
-	lines[2] = "Backlog " + est + fmtCount(ob.Pending) +
+	lines[2] = "Backlog " + mark(ob.PendingAtLeast) + fmtCount(ob.Pending) +
 		"  oldest " + o.age(ob.OldestPendingAgeSeconds, threshold) +
 		"  claimable " + o.age(ob.OldestClaimableAgeSeconds, threshold) +
-		"  awaiting ACK " + fmtCount(ob.Locked)
+		"  awaiting ACK " + mark(ob.LockedAtLeast) + fmtCount(ob.Locked)
 	spark := min(max((width-44)/2, 4), 30)
 	lines[3] = "Insert " + pad(fmtRate(s.Rates.InsertPerSecond), 9) + t.paint(t.Dim, Sparkline(ringValues(st.Insert.Len(), st.Insert.At, st.Insert.Base()), spark)) +
 		"  Publish " + pad(fmtRate(s.Rates.PublishPerSecond), 9) + t.paint(t.Dim, Sparkline(ringValues(st.Publish.Len(), st.Publish.At, st.Publish.Base()), spark))
 	stuck := len(s.Stuck) + s.StuckTruncated
 	errs := st.Errors + int64(len(st.Blocked))
 	l4 := o.count("Stuck", int64(stuck), t.Err) + "  " +
-		"Rejected " + fmtCount(ob.RejectedPending) + "  " +
+		"Rejected " + mark(ob.RejectedPendingAtLeast) + fmtCount(ob.RejectedPending) + "  " +
 		o.count("Errors", errs, t.Err) + "  " +
 		o.count("Warnings", int64(len(s.Warnings)), t.Warn)
 	if len(s.Warnings) > 0 {

@@ -114,6 +114,9 @@ func (s *StuckPanel) showDetail() {
 	if st.Action != "" {
 		text += "\n→ " + st.Action
 	}
+	if st.FixSQL != "" {
+		text += "\nSQL: " + st.FixSQL
+	}
 	if st.ErrorCode != 0 {
 		text += "\nAbly error " + strconv.Itoa(st.ErrorCode) + ": " + st.ErrorMessage
 	}
