@@ -61,7 +61,7 @@ WHERE t.tgrelid = to_regclass($1) AND NOT t.tgisinternal AND p.prosrc ILIKE '%pg
 		if c.ID != "trigger" && !strings.HasPrefix(c.ID, "notify.") {
 			continue
 		}
-		if c.Status == doctor.Fail && s.Trigger.Correct {
+		if c.Status == doctor.Fail && s.Trigger.Fix == "" {
 			s.Trigger.Correct, s.Trigger.Detail, s.Trigger.Fix = false, c.Detail, c.Fix
 		}
 	}
