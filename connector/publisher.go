@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,6 +124,19 @@ func (p *Publisher) Connected() bool {
 		return p.batch.up.Load()
 	}
 	return p.client().Connection.State() == ably.ConnectionStateConnected
+}
+
+// ConnState is the realtime connection's current state in lower case
+// ("connected", "disconnected", ...); in REST batch mode "connected" or "disconnected"
+// after the last request.
+func (p *Publisher) ConnState() string {
+	if p.batch != nil {
+		if p.batch.up.Load() {
+			return "connected"
+		}
+		return "disconnected"
+	}
+	return strings.ToLower(p.client().Connection.State().String())
 }
 
 // RetryIfFailed reconnects a connection that reached FAILED (for example

@@ -1,6 +1,11 @@
 package connector
 
-import "time"
+import (
+	"errors"
+	"time"
+
+	"github.com/ably/ably-go/ably"
+)
 
 // StatePath is the health-server route that serves a node's NodeState as
 // JSON. The monitor reads it from nodes in other processes; in-process
@@ -123,4 +128,19 @@ type ChannelState struct {
 	// NextRetry is when Head will be tried again after a retryable failure
 	// (nil: not waiting).
 	NextRetry *time.Time `json:"nextRetry,omitempty"`
+}
+
+// NewErrorInfo describes err as an ErrorInfo at t: its Ably code and status
+// code when it carries them (0 otherwise) and its text. It returns nil for
+// a nil err.
+func NewErrorInfo(err error, t time.Time) *ErrorInfo {
+	if err == nil {
+		return nil
+	}
+	e := &ErrorInfo{Code: ErrorCode(err), Message: err.Error(), Time: t.UTC()}
+	var ai *ably.ErrorInfo
+	if errors.As(err, &ai) {
+		e.StatusCode = ai.StatusCode
+	}
+	return e
 }

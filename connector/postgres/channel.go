@@ -13,16 +13,17 @@ import (
 
 // chanState is a node's view of one channel; guarded by Node.mu.
 type chanState struct {
-	name     string
-	queue    []*heldRow     // claimed, not yet acknowledged, in publish order
-	ids      map[int64]bool // every row held: queued or awaiting completion
-	running  bool           // a worker goroutine owns the queue
-	blocked  bool           // stopped on a permanent error at blockRow
-	blockRow int64
-	attempts int // attempts on the current head row
-	lastCode int
-	lastErr  string
-	prefetch *fencePrefetch // the next row's lock extension; worker-owned
+	name      string
+	queue     []*heldRow     // claimed, not yet acknowledged, in publish order
+	ids       map[int64]bool // every row held: queued or awaiting completion
+	running   bool           // a worker goroutine owns the queue
+	blocked   bool           // stopped on a permanent error at blockRow
+	blockRow  int64
+	attempts  int                  // attempts on the current head row
+	inFlight  bool                 // a publish of the head awaits its ACK
+	lastError *connector.ErrorInfo // last failure; cleared by the next ACK
+	nextRetry time.Time            // when the head is tried again (zero: not waiting)
+	prefetch  *fencePrefetch       // the next row's lock extension; worker-owned
 }
 
 // heldRow is a claimed row with its fencing deadline.
@@ -125,6 +126,7 @@ func (n *Node) worker(cs *chanState) {
 		cs.prefetch = nil
 		n.mu.Lock()
 		deadline := h.deadline
+		cs.inFlight = true
 		if !n.opts.LazyFence && len(cs.queue) > 1 {
 			// Fence the next row now, overlapping the round trip with this
 			// row's ACK; the next attempt waits for it before sending.
@@ -132,6 +134,9 @@ func (n *Node) worker(cs *chanState) {
 		}
 		n.mu.Unlock()
 		err := n.publish(cs.name, h.row, deadline)
+		n.mu.Lock()
+		cs.inFlight = false
+		n.mu.Unlock()
 		if n.killCtx.Err() != nil {
 			n.mu.Lock()
 			cs.running = false
@@ -142,6 +147,7 @@ func (n *Node) worker(cs *chanState) {
 			n.mu.Lock()
 			cs.queue = cs.queue[1:]
 			cs.attempts = 0
+			cs.lastError = nil // a later success clears the last failure
 			n.acked = append(n.acked, ackedRow{id: h.row.SequenceID, channel: cs.name})
 			full := len(n.acked) >= n.opts.BatchSize
 			n.mu.Unlock()
@@ -241,14 +247,23 @@ func (n *Node) publish(channel string, row connector.Row, deadline time.Time) er
 func (n *Node) failed(cs *chanState, h *heldRow, attempt int, err error) {
 	code := connector.ErrorCode(err)
 	id := h.row.SequenceID
+	now := time.Now()
+	wait := backoff(n.opts.RetryMin, n.opts.RetryMax, attempt)
+	retryable := !n.opts.permanent(code)
 	n.mu.Lock()
 	cs.attempts = attempt
-	cs.lastCode, cs.lastErr = code, err.Error()
+	cs.lastError = connector.NewErrorInfo(err, now)
+	if retryable {
+		cs.nextRetry = now.Add(wait)
+	}
 	n.mu.Unlock()
 	n.emit(connector.Event{Kind: connector.EventFailed, Channel: cs.name, SequenceID: id, Attempt: attempt, Code: code, Message: err.Error()})
-	if !n.opts.permanent(code) {
+	if retryable {
 		n.log.Warn("publish failed; will retry", "channel", cs.name, "row", id, "attempt", attempt, "code", code, "err", err)
-		sleepCtx(n.runCtx, backoff(n.opts.RetryMin, n.opts.RetryMax, attempt))
+		sleepCtx(n.runCtx, wait)
+		n.mu.Lock()
+		cs.nextRetry = time.Time{}
+		n.mu.Unlock()
 		return
 	}
 	n.mu.Lock()

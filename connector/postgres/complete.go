@@ -83,7 +83,7 @@ func (n *Node) completeOnce(ctx context.Context) error {
 		}
 		delete(cs.ids, a.id)
 		n.held--
-		if len(cs.ids) == 0 && !cs.running && !cs.blocked && cs.lastCode == 0 {
+		if len(cs.ids) == 0 && !cs.running && !cs.blocked && cs.lastError == nil {
 			delete(n.channels, a.channel)
 		}
 	}

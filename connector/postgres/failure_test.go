@@ -136,13 +136,13 @@ func TestLargeRowBlocksOnlyItsChannel(t *testing.T) {
 		t.Fatalf("blocked event %+v, want code 40009 row %d channel big", ev, bigID)
 	}
 	s.waitCount(t, 3, 20*time.Second) // ok + s1 + s2
-	var st ChannelState
+	var st connector.ChannelState
 	for _, c := range n.State().Channels {
 		if c.Channel == "big" {
 			st = c
 		}
 	}
-	if !st.Blocked || st.BlockedRow != bigID || st.LastErrorCode != 40009 {
+	if !st.Blocked || st.BlockedRow != bigID || st.LastError == nil || st.LastError.Code != 40009 {
 		t.Errorf("debug state of big: %+v", st)
 	}
 	s.mu.Lock()

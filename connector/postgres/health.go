@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,7 +65,7 @@ func startHealth(n *Node) (*healthServer, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", n.serveHealth)
 	mux.Handle("/metrics", promhttp.HandlerFor(n.m.reg, promhttp.HandlerOpts{Registry: n.m.reg}))
-	mux.HandleFunc("/debug/state", n.serveState)
+	mux.HandleFunc(connector.StatePath, n.serveState)
 	h := &healthServer{addr: ln.Addr().String(), srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, finished: make(chan struct{})}
 	go func() { defer close(h.finished); _ = h.srv.Serve(ln) }()
 	if n.opts.StateDir != "" {
@@ -172,65 +171,6 @@ func (n *Node) serveHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(h)
-}
-
-// ChannelState is one channel in /debug/state.
-type ChannelState struct {
-	// Channel is the Ably channel.
-	Channel string `json:"channel"`
-	// Owner is the node holding it.
-	Owner string `json:"owner"`
-	// Head is the next row to publish (0 when only completions are pending).
-	Head int64 `json:"head,omitempty"`
-	// Queued counts claimed rows not yet acknowledged.
-	Queued int `json:"queued"`
-	// Attempts on the head row.
-	Attempts int `json:"attempts"`
-	// Blocked is true when a permanent error stopped the channel at BlockedRow.
-	Blocked bool `json:"blocked"`
-	// BlockedRow is the row that blocked the channel.
-	BlockedRow int64 `json:"blockedRow,omitempty"`
-	// LastErrorCode and LastError describe the last failure.
-	LastErrorCode int    `json:"lastErrorCode,omitempty"`
-	LastError     string `json:"lastError,omitempty"`
-}
-
-// State is the /debug/state document.
-type State struct {
-	// Node is the node's id; Share is "index/count" among live nodes.
-	Node  string `json:"node"`
-	Share string `json:"share"`
-	// Held counts rows in memory; AwaitingCompletion those acknowledged.
-	Held               int `json:"held"`
-	AwaitingCompletion int `json:"awaitingCompletion"`
-	// Paced is true against real Ably (50 msg/s per channel and connection).
-	Paced bool `json:"paced"`
-	// EventsDropped counts events slow subscribers missed.
-	EventsDropped int64 `json:"eventsDropped"`
-	// Channels are the channels the node holds, sorted.
-	Channels []ChannelState `json:"channels"`
-}
-
-// State returns a snapshot of the node's per-channel state.
-func (n *Node) State() State {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	s := State{Node: n.id, Share: n.share.Load().(string), Held: n.held, AwaitingCompletion: len(n.acked),
-		Paced: n.pub.Paced(), EventsDropped: n.bus.Dropped(), Channels: []ChannelState{}}
-	for _, cs := range n.channels {
-		c := ChannelState{Channel: cs.name, Owner: n.id, Queued: len(cs.queue), Attempts: cs.attempts,
-			Blocked: cs.blocked, LastErrorCode: cs.lastCode, LastError: cs.lastErr}
-		if len(cs.queue) > 0 {
-			c.Head = cs.queue[0].row.SequenceID
-		}
-		if cs.blocked {
-			c.BlockedRow = cs.blockRow
-			c.Head = cs.blockRow
-		}
-		s.Channels = append(s.Channels, c)
-	}
-	sort.Slice(s.Channels, func(i, j int) bool { return s.Channels[i].Channel < s.Channels[j].Channel })
-	return s
 }
 
 func (n *Node) serveState(w http.ResponseWriter, r *http.Request) {

@@ -113,7 +113,7 @@ func (n *Node) checkBlocked(ctx context.Context) {
 	n.mu.Lock()
 	for _, cs := range n.channels {
 		if cs.blocked && !pending[cs.blockRow] {
-			cs.blocked, cs.attempts, cs.lastCode, cs.lastErr = false, 0, 0, ""
+			cs.blocked, cs.attempts, cs.lastError = false, 0, nil
 			unblocked = append(unblocked, connector.Event{Kind: connector.EventUnblocked, Channel: cs.name, SequenceID: cs.blockRow})
 		}
 	}

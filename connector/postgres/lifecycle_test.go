@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/livesync-dev/livesync-dev/connector"
 )
 
 // TestThreeNodesLeaveOneTombstone: three nodes drain concurrently and
@@ -120,7 +122,7 @@ func TestHealthMetricsDebugState(t *testing.T) {
 		}
 	}
 	_, state := get("/debug/state")
-	var st State
+	var st connector.NodeState
 	if err := json.Unmarshal([]byte(state), &st); err != nil || st.Node != n.ID() || st.Share != "0/1" {
 		t.Errorf("/debug/state %s (%v)", state, err)
 	}

@@ -50,6 +50,9 @@ type Node struct {
 
 	pgUp, ablyUp, nodesUp, outboxUp atomic.Bool
 	lastFound                       atomic.Int64 // unix ns of the last claim that found rows
+	lastNote                        atomic.Int64 // unix ns of the last NOTIFY received
+	deferredClaims                  atomic.Int64 // claim rounds skipped: held reached the cap
+	ablyState                       ablyWatch
 	share                           atomic.Value // string "i/n"
 	health                          *healthServer
 	stopOnce                        sync.Once
@@ -73,7 +76,10 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	n.store = NewStore(pool, opts.Names)
 	n.pub, err = connector.NewPublisher(connector.PublisherOptions{ClientOptions: opts.Ably, Pace: opts.RealAbly,
 		RESTBatch: opts.PublishMode == PublishRESTBatch,
-		OnState:   func(state string, reason error) { n.log.Debug("ably connection", "state", state, "reason", reason) }})
+		OnState: func(state string, reason error) {
+			n.ablyState.onState(state, reason)
+			n.log.Debug("ably connection", "state", state, "reason", reason)
+		}})
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -212,6 +218,7 @@ func (n *Node) claimLoop() {
 		n.mu.Lock()
 		if n.held >= n.heldCap() {
 			n.deferred = true
+			n.deferredClaims.Add(1)
 			n.mu.Unlock()
 			continue
 		}

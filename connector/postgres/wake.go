@@ -129,6 +129,7 @@ func (n *Node) listenOnce(notes chan<- struct{}, attempt *int) error {
 			return err
 		}
 		n.m.notifications.Inc()
+		n.lastNote.Store(time.Now().UnixNano())
 		select {
 		case notes <- struct{}{}:
 		default:
