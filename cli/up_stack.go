@@ -117,7 +117,7 @@ func (s *upStack) nodeStates(context.Context) ([]connector.NodeState, error) {
 	}
 	out := make([]connector.NodeState, 0, len(g.Nodes))
 	for _, n := range g.Nodes {
-		out = append(out, nodeState(n))
+		out = append(out, n.State())
 	}
 	return out, nil
 }
