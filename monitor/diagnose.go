@@ -377,6 +377,10 @@ func connectorStuck(st *Stuck, v channelView, at time.Time) bool {
 		}
 		st.Detail = fmt.Sprintf("node %s failed to publish it %d time(s), last with %s; %s", c.Owner, c.Attempts, errorText(c.LastError), retry)
 		st.Action = retryFix(st.ErrorCode)
+		if v.ably.State != "" && v.ably.State != "connected" {
+			st.Detail += fmt.Sprintf("; its Ably connection is %s (%s)", v.ably.State, errorText(v.ably.Reason))
+			st.Action = retryFix(80003)
+		}
 		return true
 	case c.Head != 0 && v.ably.State != "" && v.ably.State != "connected":
 		st.SequenceID = c.Head
