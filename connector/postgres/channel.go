@@ -19,6 +19,8 @@ type chanState struct {
 	running   bool           // a worker goroutine owns the queue
 	blocked   bool           // stopped on a permanent error at blockRow
 	blockRow  int64
+	blockedAs connector.Row        // blockRow's content when it failed
+	blockXmin uint32               // blockRow's version after the node released it (0: not known yet)
 	attempts  int                  // attempts on the current head row
 	inFlight  bool                 // a publish of the head awaits its ACK
 	lastError *connector.ErrorInfo // last failure; cleared by the next ACK
@@ -267,7 +269,7 @@ func (n *Node) failed(cs *chanState, h *heldRow, attempt int, err error) {
 		return
 	}
 	n.mu.Lock()
-	cs.blocked, cs.blockRow = true, id
+	cs.blocked, cs.blockRow, cs.blockedAs, cs.blockXmin = true, id, h.row, 0
 	n.droppedLocked(cs.name)
 	ids := queueIDs(cs)
 	for _, q := range cs.queue {
@@ -276,7 +278,7 @@ func (n *Node) failed(cs *chanState, h *heldRow, attempt int, err error) {
 	}
 	cs.queue = nil
 	n.mu.Unlock()
-	msg := fmt.Sprintf("channel %s blocked at row %d: Ably error %d: %v (a permanent error: fix or delete the row; the channel resumes when it is gone)", cs.name, id, code, err)
+	msg := fmt.Sprintf("channel %s blocked at row %d: Ably error %d: %v (a permanent error: delete the row, or fix it and run `outbox retry %d`; the channel resumes within seconds)", cs.name, id, code, err, id)
 	n.log.Error(msg)
 	n.emit(connector.Event{Kind: connector.EventBlocked, Channel: cs.name, SequenceID: id, Code: code, Message: err.Error()})
 	ctx, cancel := context.WithTimeout(n.killCtx, 10*time.Second)
@@ -284,6 +286,7 @@ func (n *Node) failed(cs *chanState, h *heldRow, attempt int, err error) {
 	if err := n.store.OutboxRelease(ctx, OutboxReleaseParams{Node: n.id, IDs: ids}); err != nil {
 		n.dbError("release blocked rows", err) // their locks lapse at lock_expiry instead
 	}
+	n.checkBlocked(ctx) // note the released row's version: a later change of it unblocks
 }
 
 func queueIDs(cs *chanState) []int64 {

@@ -8,8 +8,7 @@ import (
 )
 
 // heartbeatLoop renews the node's lease every HeartbeatTimeout/3, reaps
-// expired nodes, extends the locks of queued rows and unblocks channels
-// whose blocking row is gone.
+// expired nodes and extends the locks of queued rows.
 func (n *Node) heartbeatLoop() {
 	t := time.NewTicker(n.opts.HeartbeatTimeout / 3)
 	defer t.Stop()
@@ -49,7 +48,6 @@ func (n *Node) heartbeat(ctx context.Context) {
 		n.kick()
 	}
 	n.extendQueued(ctx)
-	n.checkBlocked(ctx)
 }
 
 func (n *Node) nodesError(what string, err error) {
@@ -88,41 +86,5 @@ func (n *Node) extendQueued(ctx context.Context) {
 				q.confirmed, q.deadline = start, start.Add(n.opts.LockTTL-n.opts.fenceMargin())
 			}
 		}
-	}
-}
-
-// checkBlocked unblocks channels whose blocking row was deleted or processed.
-func (n *Node) checkBlocked(ctx context.Context) {
-	n.mu.Lock()
-	var rows []int64
-	for _, cs := range n.channels {
-		if cs.blocked {
-			rows = append(rows, cs.blockRow)
-		}
-	}
-	n.mu.Unlock()
-	if len(rows) == 0 {
-		return
-	}
-	pending, err := n.store.OutboxStillPending(ctx, rows)
-	if err != nil {
-		n.dbError("check blocked rows", err)
-		return
-	}
-	var unblocked []connector.Event
-	n.mu.Lock()
-	for _, cs := range n.channels {
-		if cs.blocked && !pending[cs.blockRow] {
-			cs.blocked, cs.attempts, cs.lastError = false, 0, nil
-			unblocked = append(unblocked, connector.Event{Kind: connector.EventUnblocked, Channel: cs.name, SequenceID: cs.blockRow})
-		}
-	}
-	n.mu.Unlock()
-	for _, e := range unblocked {
-		n.log.Info("channel unblocked: its blocking row is gone", "channel", e.Channel, "row", e.SequenceID)
-		n.emit(e)
-	}
-	if len(unblocked) > 0 {
-		n.kick()
 	}
 }

@@ -109,6 +109,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	n.loop(n.claimLoop)
 	n.loop(n.completeLoop)
 	n.loop(n.heartbeatLoop)
+	n.loop(n.blockedLoop)
 	n.loop(n.wakeLoop)
 	n.loop(n.healthLoop)
 	n.log.Info("node started", "health", n.HealthAddr())

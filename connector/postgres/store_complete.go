@@ -3,9 +3,11 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
-	"time"
+
+	"github.com/livesync-dev/livesync-dev/connector"
 )
 
 // OutboxExtendParams say whose locks to extend.
@@ -135,16 +137,6 @@ func (s *Store) OutboxSweepTombstones(ctx context.Context) (int64, error) {
 	return tag.RowsAffected(), tx.Commit(ctx)
 }
 
-// OutboxStillPending returns which of ids are still unprocessed rows (a
-// blocked channel unblocks when its blocking row is gone).
-func (s *Store) OutboxStillPending(ctx context.Context, ids []int64) (map[int64]bool, error) {
-	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT sequence_id FROM %s WHERE sequence_id = ANY($1::bigint[]) AND NOT processed`, s.outbox), ids)
-	if err != nil {
-		return nil, err
-	}
-	return idSet(rows)
-}
-
 // OutboxMaxID is the table's highest sequence_id (0 when empty).
 func (s *Store) OutboxMaxID(ctx context.Context) (int64, error) {
 	var m int64
@@ -163,4 +155,44 @@ func idSet(rows pgx.Rows) (map[int64]bool, error) {
 		out[id] = true
 	}
 	return out, nil
+}
+
+// OutboxRowVersion is a row's current content and version, as a blocked
+// channel's re-check sees it.
+type OutboxRowVersion struct {
+	// Row is the row's content (data and headers as text).
+	connector.Row
+	// Xmin is the transaction that wrote this version of the row: any
+	// UPDATE (a change of its content, or `outbox retry` clearing its lock)
+	// gives it a new one.
+	Xmin uint32
+}
+
+// OutboxRowVersions returns the unprocessed rows among ids with their
+// content and version; a row not returned was deleted or processed.
+func (s *Store) OutboxRowVersions(ctx context.Context, ids []int64) (map[int64]OutboxRowVersion, error) {
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT sequence_id, xmin::text::bigint, mutation_id, channel, name, rejected, data::text, headers::text
+FROM %s WHERE sequence_id = ANY($1::bigint[]) AND NOT processed`, s.outbox), ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]OutboxRowVersion{}
+	for rows.Next() {
+		var v OutboxRowVersion
+		var xmin int64
+		var data, headers *string
+		if err := rows.Scan(&v.SequenceID, &xmin, &v.MutationID, &v.Channel, &v.Name, &v.Rejected, &data, &headers); err != nil {
+			return nil, err
+		}
+		v.Xmin = uint32(xmin)
+		if data != nil {
+			v.Data = []byte(*data)
+		}
+		if headers != nil {
+			v.Headers = []byte(*headers)
+		}
+		out[v.SequenceID] = v
+	}
+	return out, rows.Err()
 }
