@@ -81,12 +81,12 @@ func runDoctor(cmd *cobra.Command, o *doctorOptions) error {
 	o.names = st.Names()
 	ctx, cancel := context.WithTimeout(cmd.Context(), doctorTimeout)
 	defer cancel()
-	conn, err := dbconn.Connect(ctx, url, "livesync-dev doctor")
+	pool, err := st.Pool(ctx, "livesync-dev doctor", 1)
 	if err != nil {
 		return &ExitError{Code: 1, Err: err}
 	}
-	defer conn.Close(context.Background())
-	checks, err := doctor.Run(ctx, conn, doctor.Params{Names: o.names, Role: o.role})
+	defer pool.Close()
+	checks, err := doctor.Run(ctx, pool, doctor.Params{Names: o.names, Role: o.role})
 	if err != nil {
 		return &ExitError{Code: 1, Err: fmt.Errorf("checking %s: %w", dbconn.Redact(url), err)}
 	}
