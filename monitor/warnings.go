@@ -125,9 +125,15 @@ func (m *Monitor) outOfOrder(ctx context.Context, s *Snapshot, warn func(Warning
 	}
 	t := *s.Outbox.TombstoneSequenceID
 	o := m.opts.Names.Outbox()
-	rows, err := m.db.Query(ctx, fmt.Sprintf(`SELECT sequence_id, channel FROM %[1]s WHERE NOT processed AND sequence_id < $1
+	from := o
+	if !s.Indexes.ChannelPending {
+		// Without the (channel, sequence_id) index look only at the oldest
+		// pending rows: a scan for one channel's rows could read the table.
+		from = fmt.Sprintf("(SELECT sequence_id, channel, processed FROM %s WHERE NOT processed ORDER BY sequence_id LIMIT %d) p", o, warnSample)
+	}
+	rows, err := m.db.Query(ctx, fmt.Sprintf(`SELECT sequence_id, channel FROM %[2]s WHERE NOT processed AND sequence_id < $1
   AND channel = (SELECT channel FROM %[1]s WHERE sequence_id = $1)
-ORDER BY sequence_id LIMIT 5`, o), t)
+ORDER BY sequence_id LIMIT 5`, o, from), t)
 	if err != nil {
 		return err
 	}
