@@ -233,7 +233,14 @@ type scenarioStatus struct {
 	}
 	Connectors []struct {
 		Node     string
-		Channels []struct{ Channel string }
+		Channels []struct {
+			Channel    string
+			BlockedRow int64
+			LastError  *struct {
+				Code int
+				Time string
+			}
+		}
 	}
 	Notes []string
 }
@@ -284,4 +291,17 @@ func mustContain(t *testing.T, what, text string, parts ...string) {
 			t.Errorf("%s %q lacks %q", what, text, p)
 		}
 	}
+}
+
+// lastErrorTime is when the connector last failed to publish row id as the
+// blocking row of its channel ("" when it does not report one).
+func (s *scenario) lastErrorTime(id int64) string {
+	for _, c := range s.status().Connectors {
+		for _, ch := range c.Channels {
+			if ch.BlockedRow == id && ch.LastError != nil {
+				return ch.LastError.Time
+			}
+		}
+	}
+	return ""
 }

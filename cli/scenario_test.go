@@ -105,12 +105,37 @@ func TestScenarioPoisonRowShrunkAndRetried(t *testing.T) {
 	poison, behind := startPoison(t, s)
 	s.exec("UPDATE "+s.names.Outbox()+` SET data = '{"small":true}' WHERE sequence_id = $1`, poison)
 	out, stderr, code := runCLI(t, "outbox", "retry", strconv.FormatInt(poison, 10), "--yes")
+	switch {
+	case code == 0:
+		mustContain(t, "retry output", out, "tries it again now")
+	case code == 1 && strings.Contains(stderr, "no such outbox row") && !s.pending(poison):
+		// The connector noticed the changed row and published it before
+		// the retry ran: the channel resumed either way.
+		t.Log("the connector published the shrunk row before the retry")
+	default:
+		t.Fatalf("outbox retry: exit %d %s", code, stderr)
+	}
+	took := s.awaitFlowed("poison:1 resumes after shrink + retry", 15*time.Second, poison, behind)
+	t.Logf("poison:1 resumed %s after shrink + retry", took.Round(time.Millisecond))
+}
+
+// TestScenarioBlockedRowRetried: `outbox retry` of a blocked row says the
+// connector tries it again now, and it does: the unchanged row is refused
+// again and reported blocked again.
+func TestScenarioBlockedRowRetried(t *testing.T) {
+	s := newScenario(t, scenarioOptions{})
+	poison, _ := startPoison(t, s)
+	out, stderr, code := runCLI(t, "outbox", "retry", strconv.FormatInt(poison, 10), "--yes")
 	if code != 0 {
 		t.Fatalf("outbox retry: exit %d %s", code, stderr)
 	}
 	mustContain(t, "retry output", out, "tries it again now")
-	took := s.awaitFlowed("poison:1 resumes after shrink + retry", 15*time.Second, poison, behind)
-	t.Logf("poison:1 resumed %s after shrink + retry", took.Round(time.Millisecond))
+	before := s.lastErrorTime(poison)
+	took := s.await("the row tried again", 5*time.Second, func() bool {
+		t := s.lastErrorTime(poison)
+		return t != "" && t != before
+	})
+	t.Logf("tried again %s after the retry", took.Round(time.Millisecond))
 }
 
 // TestScenarioCapabilityDenied: a key that may publish only public:* and a
