@@ -226,7 +226,7 @@ func checkTargets(action string, p OutboxActionParams, targets []targetRow) erro
 	for _, t := range targets {
 		switch {
 		case action == "retry" && t.liveOwner:
-			reasons = append(reasons, fmt.Sprintf("row %d is locked by live node %s: it may be publishing it now, and freeing the lock could publish it twice", t.id, *t.lockedBy))
+			reasons = append(reasons, fmt.Sprintf("row %d is already claimed by live node %s, which is publishing it now (no retry needed); freeing its lock could publish it twice", t.id, *t.lockedBy))
 		case action == "delete" && t.processed:
 			reasons = append(reasons, fmt.Sprintf("row %d is the processed tombstone: sync endpoints read MAX(sequence_id) from it, and without it clients would replay history", t.id))
 		}

@@ -454,7 +454,7 @@ func forEachRow(rows pgx.Rows, fn func(pgx.Rows) error) error {
 func blockedFix(code int, channel string, id int64) string {
 	switch code {
 	case 40009:
-		return fmt.Sprintf("the message is over Ably's size limit (64 KiB): delete it (`livesync-dev outbox delete %d`), or shrink its data/headers and run `livesync-dev outbox retry %d`; the channel resumes within a heartbeat", id, id)
+		return fmt.Sprintf("the message is over Ably's size limit (64 KiB): delete it (`livesync-dev outbox delete %d`), or shrink its data/headers and run `livesync-dev outbox retry %d` (the connector also notices the changed row at its next heartbeat); the channel resumes", id, id)
 	case 40010:
 		return fmt.Sprintf("the channel name is invalid: delete row %d (`livesync-dev outbox delete %d`) and write it again with a valid channel", id, id)
 	case 40160:
