@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,7 +45,8 @@ type Node struct {
 	held       int               // rows in memory: queued or awaiting completion
 	acked      []ackedRow        // ACKed rows awaiting completion
 	deferred   bool              // a claim was skipped because held reached the cap
-	tombstones []int64           // rows this node left processed = true
+	tombstones []int64           // rows this node left (or adopted) processed = true
+	members    map[string]bool   // node ids at the last heartbeat; heartbeat-owned
 	dropSeq    uint64            // counts drops of rows from memory
 	lastDrop   map[string]uint64 // channel → dropSeq of its last drop
 
@@ -104,6 +106,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	}
 	n.killCtx, n.kill = context.WithCancel(context.Background())
 	n.runCtx, n.stopRun = context.WithCancel(n.killCtx)
+	n.watchMembers(ctx) // the baseline: a node leaving from now on triggers a sweep
 	n.sweepTombstones(ctx)
 	n.loop(n.fenceLoop)
 	n.loop(n.claimLoop)
@@ -327,13 +330,26 @@ func (n *Node) busy() bool {
 	return time.Since(time.Unix(0, n.lastFound.Load())) < n.opts.PollInterval
 }
 
-// sweepTombstones deletes tombstones left by nodes that died, unless
-// processed rows are retained for debugging (they would all be deleted).
+// sweepTombstones deletes tombstones left by nodes that stopped or died
+// and adopts the one that must stay (the table's max) as if this node had
+// left it, so it is deleted once a higher row is completed: exactly one
+// processed row remains whatever the sequence of starts, stops, kills and
+// reaps. Nothing is swept when processed rows are retained for debugging
+// (they would all be deleted).
 func (n *Node) sweepTombstones(ctx context.Context) {
 	if n.opts.RetainProcessed {
 		return
 	}
-	if _, err := n.store.OutboxSweepTombstones(ctx); err != nil {
+	remaining, err := n.store.OutboxSweepTombstones(ctx)
+	if err != nil {
 		n.dbError("tombstone sweep", err)
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, id := range remaining {
+		if !slices.Contains(n.tombstones, id) {
+			n.tombstones = append(n.tombstones, id)
+		}
 	}
 }
