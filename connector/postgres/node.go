@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -206,8 +207,50 @@ func (n *Node) kick() {
 	}
 }
 
-// heldCap bounds rows in memory (queued plus awaiting completion).
+// heldCap bounds rows in memory (queued plus awaiting completion) of
+// channels that are not retrying: rows of a channel waiting to retry its
+// head do not count, so they never stop claims for other channels.
 func (n *Node) heldCap() int { return 4 * n.opts.BatchSize }
+
+// channelCap is the most rows a channel holds at once: batchSize, and when
+// paced to Ably's rate no more than it can publish before its lock deadline.
+func (n *Node) channelCap() int {
+	c := n.opts.BatchSize
+	if n.pub.Paced() {
+		c = min(c, max(1, int((n.opts.LockTTL-n.opts.fenceMargin()).Seconds()*connector.RealAblyRate)))
+	}
+	return c
+}
+
+// claimPlanLocked computes what the next claim may take; callers hold n.mu.
+// Channels that are blocked, retrying their head or full are excluded;
+// channels the node holds rows of may take only what fits their cap. ok is
+// false when the rows of healthy channels fill heldCap.
+func (n *Node) claimPlanLocked() (p OutboxClaimParams, ok bool) {
+	chanCap := n.channelCap()
+	p = OutboxClaimParams{Node: n.id, LockTTL: n.opts.LockTTL, ChannelCap: chanCap, Room: map[string]int{},
+		Held: n.heldLocked()}
+	healthy := n.held
+	for _, cs := range n.channels {
+		switch {
+		case cs.blocked:
+			p.Exclude = append(p.Exclude, cs.name)
+		case cs.attempts > 0:
+			p.Exclude = append(p.Exclude, cs.name)
+			healthy -= len(cs.queue)
+		case len(cs.queue) >= chanCap:
+			p.Exclude = append(p.Exclude, cs.name)
+		case len(cs.queue) > 0:
+			p.Room[cs.name] = chanCap - len(cs.queue)
+		}
+	}
+	sort.Strings(p.Exclude)
+	if healthy >= n.heldCap() {
+		return p, false
+	}
+	p.Limit = min(n.opts.BatchSize, n.heldCap()-healthy)
+	return p, true
+}
 
 // claimLoop claims whenever triggered, and again at once while claims come
 // back full and there is room.
@@ -220,14 +263,13 @@ func (n *Node) claimLoop() {
 		case <-n.trigger:
 		}
 		n.mu.Lock()
-		if n.held >= n.heldCap() {
+		params, ok := n.claimPlanLocked()
+		if !ok {
 			n.deferred = true
 			n.deferredClaims.Add(1)
 			n.mu.Unlock()
 			continue
 		}
-		params := OutboxClaimParams{Node: n.id, Limit: min(n.opts.BatchSize, n.heldCap()-n.held), LockTTL: n.opts.LockTTL,
-			Exclude: n.blockedLocked(), Held: n.heldLocked()}
 		dropSeq := n.dropSeq
 		n.mu.Unlock()
 		more, err := n.claimRound(params, dropSeq)
