@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sort"
 	"time"
 
 	"github.com/livesync-dev/livesync-dev/connector"
@@ -148,6 +147,7 @@ func (n *Node) worker(cs *chanState) {
 		if err == nil {
 			n.mu.Lock()
 			cs.queue = cs.queue[1:]
+			recovered := cs.attempts > 0
 			cs.attempts = 0
 			cs.lastError = nil // a later success clears the last failure
 			n.acked = append(n.acked, ackedRow{id: h.row.SequenceID, channel: cs.name})
@@ -155,6 +155,9 @@ func (n *Node) worker(cs *chanState) {
 			n.mu.Unlock()
 			if full {
 				n.flushNow()
+			}
+			if recovered {
+				n.kick() // claims excluded the channel while it retried
 			}
 			continue
 		}
@@ -305,18 +308,6 @@ func (n *Node) heldLocked() []int64 {
 			out = append(out, id)
 		}
 	}
-	return out
-}
-
-// blockedLocked lists blocked channels; callers hold n.mu.
-func (n *Node) blockedLocked() []string {
-	var out []string
-	for _, cs := range n.channels {
-		if cs.blocked {
-			out = append(out, cs.name)
-		}
-	}
-	sort.Strings(out)
 	return out
 }
 

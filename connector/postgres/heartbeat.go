@@ -44,10 +44,33 @@ func (n *Node) heartbeat(ctx context.Context) {
 	} else if reaped > 0 {
 		n.log.Info("reaped expired nodes; taking over their channels when their locks lapse", "nodes", reaped)
 		n.emit(connector.Event{Kind: connector.EventInfo, Rows: int(reaped), Message: "reaped expired nodes"})
-		n.sweepTombstones(ctx)
 		n.kick()
 	}
+	n.watchMembers(ctx)
 	n.extendQueued(ctx)
+}
+
+// watchMembers sweeps tombstones when a node left since the last
+// heartbeat (stopped, or reaped by any node): the tombstone it may have
+// left is adopted, or deleted once it is no longer the max.
+func (n *Node) watchMembers(ctx context.Context) {
+	ids, err := n.store.NodeIDs(ctx)
+	if err != nil {
+		n.nodesError("list nodes", err)
+		return
+	}
+	now := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		now[id] = true
+	}
+	left := false
+	for id := range n.members {
+		left = left || !now[id]
+	}
+	n.members = now
+	if left {
+		n.sweepTombstones(ctx)
+	}
 }
 
 func (n *Node) nodesError(what string, err error) {

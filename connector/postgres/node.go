@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,7 +46,8 @@ type Node struct {
 	held       int               // rows in memory: queued or awaiting completion
 	acked      []ackedRow        // ACKed rows awaiting completion
 	deferred   bool              // a claim was skipped because held reached the cap
-	tombstones []int64           // rows this node left processed = true
+	tombstones []int64           // rows this node left (or adopted) processed = true
+	members    map[string]bool   // node ids at the last heartbeat; heartbeat-owned
 	dropSeq    uint64            // counts drops of rows from memory
 	lastDrop   map[string]uint64 // channel → dropSeq of its last drop
 
@@ -104,6 +107,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	}
 	n.killCtx, n.kill = context.WithCancel(context.Background())
 	n.runCtx, n.stopRun = context.WithCancel(n.killCtx)
+	n.watchMembers(ctx) // the baseline: a node leaving from now on triggers a sweep
 	n.sweepTombstones(ctx)
 	n.loop(n.fenceLoop)
 	n.loop(n.claimLoop)
@@ -203,8 +207,50 @@ func (n *Node) kick() {
 	}
 }
 
-// heldCap bounds rows in memory (queued plus awaiting completion).
+// heldCap bounds rows in memory (queued plus awaiting completion) of
+// channels that are not retrying: rows of a channel waiting to retry its
+// head do not count, so they never stop claims for other channels.
 func (n *Node) heldCap() int { return 4 * n.opts.BatchSize }
+
+// channelCap is the most rows a channel holds at once: batchSize, and when
+// paced to Ably's rate no more than it can publish before its lock deadline.
+func (n *Node) channelCap() int {
+	c := n.opts.BatchSize
+	if n.pub.Paced() {
+		c = min(c, max(1, int((n.opts.LockTTL-n.opts.fenceMargin()).Seconds()*connector.RealAblyRate)))
+	}
+	return c
+}
+
+// claimPlanLocked computes what the next claim may take; callers hold n.mu.
+// Channels that are blocked, retrying their head or full are excluded;
+// channels the node holds rows of may take only what fits their cap. ok is
+// false when the rows of healthy channels fill heldCap.
+func (n *Node) claimPlanLocked() (p OutboxClaimParams, ok bool) {
+	chanCap := n.channelCap()
+	p = OutboxClaimParams{Node: n.id, LockTTL: n.opts.LockTTL, ChannelCap: chanCap, Room: map[string]int{},
+		Held: n.heldLocked()}
+	healthy := n.held
+	for _, cs := range n.channels {
+		switch {
+		case cs.blocked:
+			p.Exclude = append(p.Exclude, cs.name)
+		case cs.attempts > 0:
+			p.Exclude = append(p.Exclude, cs.name)
+			healthy -= len(cs.queue)
+		case len(cs.queue) >= chanCap:
+			p.Exclude = append(p.Exclude, cs.name)
+		case len(cs.queue) > 0:
+			p.Room[cs.name] = chanCap - len(cs.queue)
+		}
+	}
+	sort.Strings(p.Exclude)
+	if healthy >= n.heldCap() {
+		return p, false
+	}
+	p.Limit = min(n.opts.BatchSize, n.heldCap()-healthy)
+	return p, true
+}
 
 // claimLoop claims whenever triggered, and again at once while claims come
 // back full and there is room.
@@ -217,14 +263,13 @@ func (n *Node) claimLoop() {
 		case <-n.trigger:
 		}
 		n.mu.Lock()
-		if n.held >= n.heldCap() {
+		params, ok := n.claimPlanLocked()
+		if !ok {
 			n.deferred = true
 			n.deferredClaims.Add(1)
 			n.mu.Unlock()
 			continue
 		}
-		params := OutboxClaimParams{Node: n.id, Limit: min(n.opts.BatchSize, n.heldCap()-n.held), LockTTL: n.opts.LockTTL,
-			Exclude: n.blockedLocked(), Held: n.heldLocked()}
 		dropSeq := n.dropSeq
 		n.mu.Unlock()
 		more, err := n.claimRound(params, dropSeq)
@@ -327,13 +372,26 @@ func (n *Node) busy() bool {
 	return time.Since(time.Unix(0, n.lastFound.Load())) < n.opts.PollInterval
 }
 
-// sweepTombstones deletes tombstones left by nodes that died, unless
-// processed rows are retained for debugging (they would all be deleted).
+// sweepTombstones deletes tombstones left by nodes that stopped or died
+// and adopts the one that must stay (the table's max) as if this node had
+// left it, so it is deleted once a higher row is completed: exactly one
+// processed row remains whatever the sequence of starts, stops, kills and
+// reaps. Nothing is swept when processed rows are retained for debugging
+// (they would all be deleted).
 func (n *Node) sweepTombstones(ctx context.Context) {
 	if n.opts.RetainProcessed {
 		return
 	}
-	if _, err := n.store.OutboxSweepTombstones(ctx); err != nil {
+	remaining, err := n.store.OutboxSweepTombstones(ctx)
+	if err != nil {
 		n.dbError("tombstone sweep", err)
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, id := range remaining {
+		if !slices.Contains(n.tombstones, id) {
+			n.tombstones = append(n.tombstones, id)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/livesync-dev/livesync-dev/schema"
@@ -78,6 +79,15 @@ func (s *Store) NodeReap(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	return tag.RowsAffected(), nil
+}
+
+// NodeIDs lists the ids in the nodes table, live or not.
+func (s *Store) NodeIDs(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT id FROM %s`, s.nodes))
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
 // NodeDeleteParams say which node row to delete.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -78,7 +79,7 @@ WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2`, s.outbox), p.IDs, p.N
 		}
 		return nil, tx.Commit(ctx)
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, 0)`, lockClassComplete); err != nil {
+	if err := lockCompletion(ctx, tx); err != nil {
 		return nil, err
 	}
 	if len(p.IDs) > 0 {
@@ -91,6 +92,16 @@ WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2`, s.outbox), p.IDs, p.N
 WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2 RETURNING sequence_id`, s.outbox), p.IDs, p.Node)
 	if err != nil {
 		return nil, err
+	}
+	if len(kept) > 0 {
+		// A new tombstone: delete processed rows just below it, left by
+		// nodes that stopped or completed concurrently (a bounded walk down
+		// the primary key; farther ones are swept when a node starts or
+		// leaves).
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`DELETE FROM %[1]s WHERE processed AND sequence_id IN (
+  SELECT sequence_id FROM %[1]s WHERE sequence_id < $1 ORDER BY sequence_id DESC LIMIT $2)`, s.outbox), slices.Max(kept), tombstoneWalk); err != nil {
+			return nil, err
+		}
 	}
 	old := append(append([]int64{}, p.Tombstones...), kept...)
 	if len(old) > 0 {
@@ -109,6 +120,17 @@ WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2 RETURNING sequence_id`,
 	return still, tx.Commit(ctx)
 }
 
+// tombstoneWalk is how many rows below a new tombstone a completion checks
+// for older tombstones.
+const tombstoneWalk = 256
+
+// lockCompletion takes the advisory lock that serialises completions
+// across nodes, for the rest of tx.
+func lockCompletion(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, 0)`, lockClassComplete)
+	return err
+}
+
 // queryIDs runs a query returning one bigint column.
 func queryIDs(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]int64, error) {
 	rows, err := tx.Query(ctx, sql, args...)
@@ -119,22 +141,26 @@ func queryIDs(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]int64,
 }
 
 // OutboxSweepTombstones deletes every processed row below the table's max
-// (tombstones left by nodes that died); it scans the table, so nodes run it
-// at start and after reaping a node, not per completion.
-func (s *Store) OutboxSweepTombstones(ctx context.Context) (int64, error) {
+// (tombstones left by nodes that stopped or died) and returns the processed
+// rows that remain (the max, when it is processed), so the caller can
+// delete them once a higher row is completed. It scans the table, so
+// nodes run it at start and when a node leaves, not per completion.
+func (s *Store) OutboxSweepTombstones(ctx context.Context) (remaining []int64, err error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after Commit
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, 0)`, lockClassComplete); err != nil {
-		return 0, err
+	if err := lockCompletion(ctx, tx); err != nil {
+		return nil, err
 	}
-	tag, err := tx.Exec(ctx, fmt.Sprintf(`DELETE FROM %[1]s WHERE processed AND sequence_id < (SELECT max(sequence_id) FROM %[1]s)`, s.outbox))
-	if err != nil {
-		return 0, err
+	if _, err := tx.Exec(ctx, fmt.Sprintf(`DELETE FROM %[1]s WHERE processed AND sequence_id < (SELECT max(sequence_id) FROM %[1]s)`, s.outbox)); err != nil {
+		return nil, err
 	}
-	return tag.RowsAffected(), tx.Commit(ctx)
+	if remaining, err = queryIDs(ctx, tx, fmt.Sprintf(`SELECT sequence_id FROM %s WHERE processed`, s.outbox)); err != nil {
+		return nil, err
+	}
+	return remaining, tx.Commit(ctx)
 }
 
 // OutboxMaxID is the table's highest sequence_id (0 when empty).

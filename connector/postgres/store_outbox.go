@@ -24,6 +24,12 @@ type OutboxClaimParams struct {
 	// Held are rows the node holds in memory (locked, not yet completed):
 	// they count as part of their channel's prefix.
 	Held []int64
+	// ChannelCap is the most rows claimed per channel in one claim (0: no
+	// cap), so one channel cannot take a whole batch.
+	ChannelCap int
+	// Room lowers ChannelCap for channels the node already holds rows of:
+	// channel → rows it may still take.
+	Room map[string]int
 }
 
 // ClaimedRow is a row locked for this node.
@@ -64,7 +70,8 @@ type OutboxClaimResult struct {
 //  5. rows of the remaining channels are locked FOR UPDATE SKIP LOCKED;
 //  6. per channel only the contiguous prefix from its lowest unprocessed
 //     row not held by this node (held: in Held and still under its live
-//     lock) is kept: a skipped row ends the prefix;
+//     lock) is kept: a skipped row ends the prefix; at most ChannelCap
+//     rows (Room for channels already held) are kept per channel;
 //  7. the prefix rows get locked_by = node, lock_expiry = now + LockTTL.
 func (s *Store) OutboxClaim(ctx context.Context, p OutboxClaimParams) (res OutboxClaimResult, err error) {
 	res.Started = time.Now()
@@ -73,6 +80,14 @@ func (s *Store) OutboxClaim(ctx context.Context, p OutboxClaimParams) (res Outbo
 	}
 	if p.Held == nil {
 		p.Held = []int64{}
+	}
+	roomCh, room := []string{}, []int32{}
+	for ch, r := range p.Room {
+		roomCh, room = append(roomCh, ch), append(room, int32(max(r, 0)))
+	}
+	chanCap := p.ChannelCap
+	if chanCap <= 0 {
+		chanCap = p.Limit
 	}
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -179,13 +194,14 @@ SELECT me.idx, me.n, c.channel, coalesce(c.rows, 0), coalesce(c.locked, false) F
     ORDER BY o.channel, o.sequence_id LIMIT $2 + cardinality($3::bigint[])) x
 ), prefix AS (
   SELECT sequence_id FROM (
-    SELECT sequence_id, bool_and(ok) OVER (PARTITION BY channel ORDER BY sequence_id) AS keep FROM snap) s
-  WHERE keep
+    SELECT sequence_id, channel, bool_and(ok) OVER w AS keep, row_number() OVER w AS nth
+    FROM snap WINDOW w AS (PARTITION BY channel ORDER BY sequence_id)) s
+  WHERE keep AND nth <= coalesce((SELECT r.room FROM unnest($6::text[], $7::int[]) AS r(ch, room) WHERE r.ch = s.channel), $8)
 )
 UPDATE %[1]s o SET locked_by = $4, lock_expiry = %[2]s + $5::bigint * interval '1 microsecond'
 WHERE o.sequence_id = ANY(ARRAY(SELECT sequence_id FROM prefix))
 RETURNING o.sequence_id, o.mutation_id, o.channel, o.name, o.rejected, o.data::text, o.headers::text`, s.outbox, sqlNow),
-		mine, p.Limit, p.Held, p.Node, p.LockTTL.Microseconds())
+		mine, p.Limit, p.Held, p.Node, p.LockTTL.Microseconds(), roomCh, room, chanCap)
 	b.Queue("COMMIT")
 	br = c.SendBatch(ctx, b)
 	got := map[string]bool{}
