@@ -130,8 +130,9 @@ func newOutboxActionCommand(action string) *cobra.Command {
 		Use:   action + " SEQUENCE_ID...",
 		Short: short,
 		Long: short + ", in one transaction. The SQL is shown first; without --yes it asks on a terminal\n" +
-			"and refuses elsewhere. Refused unless --force: retrying a row locked by a live node (it could\n" +
-			"be published twice), deleting the processed tombstone row (sync endpoints read MAX(sequence_id)).\n" +
+			"and refuses elsewhere. A retry leaves rows a live node holds alone (it is publishing them; --force\n" +
+			"frees them anyway). Delete of the processed tombstone row is refused unless --force (sync\n" +
+			"endpoints read MAX(sequence_id)).\n" +
 			"A missing id fails the whole action (exit status 1) and nothing changes.",
 		Example: fmt.Sprintf("  livesync-dev outbox %s 42 43 --yes", action),
 		Args:    cobra.MinimumNArgs(1),
@@ -169,6 +170,9 @@ func newOutboxActionCommand(action string) *cobra.Command {
 				}
 				verb := map[string]string{"retry": "freed", "delete": "deleted"}[action]
 				fmt.Fprintf(cmd.OutOrStdout(), "%s %d row(s): %s\n", verb, len(res.SequenceIDs), joinIDs(res.SequenceIDs))
+				for _, id := range res.Claimed {
+					fmt.Fprintf(cmd.OutOrStdout(), "row %d is already claimed by a live node, which is publishing it now: left alone (--force frees the lock anyway, at the risk of publishing it twice)\n", id)
+				}
 				for _, st := range res.Unblocked {
 					fmt.Fprintf(cmd.OutOrStdout(), "row %d had stopped channel %s (%s, Ably error %d): the connector tries it again now (it re-checks blocked rows at every heartbeat)\n",
 						st.SequenceID, st.Channel, st.Reason, st.ErrorCode)

@@ -106,12 +106,14 @@ func TestScenarioPoisonRowShrunkAndRetried(t *testing.T) {
 	s.exec("UPDATE "+s.names.Outbox()+` SET data = '{"small":true}' WHERE sequence_id = $1`, poison)
 	out, stderr, code := runCLI(t, "outbox", "retry", strconv.FormatInt(poison, 10), "--yes")
 	switch {
+	case code == 0 && strings.Contains(out, "already claimed"):
+		// The connector noticed the changed row and took it before the
+		// retry ran: the retry leaves it with the node.
+		t.Log("the connector took the shrunk row before the retry")
 	case code == 0:
 		mustContain(t, "retry output", out, "tries it again now")
-	case code == 1 && (strings.Contains(stderr, "no such outbox row") || strings.Contains(stderr, "already claimed by live node")):
-		// The connector noticed the changed row and took it (or published
-		// it) before the retry ran: the channel resumes either way.
-		t.Logf("the connector took the shrunk row before the retry: %s", stderr)
+	case code == 1 && strings.Contains(stderr, "no such outbox row"):
+		t.Log("the connector published the shrunk row before the retry")
 	default:
 		t.Fatalf("outbox retry: exit %d %s", code, stderr)
 	}

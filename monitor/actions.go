@@ -34,6 +34,10 @@ type ActionResult struct {
 	SQL string `json:"sql"`
 	// SequenceIDs are the rows changed.
 	SequenceIDs []int64 `json:"sequenceIds"`
+	// Claimed are rows a retry left alone: a live node holds them and is
+	// publishing them (freeing the lock could publish twice; Force frees
+	// it anyway).
+	Claimed []int64 `json:"claimed,omitempty"`
 	// Unblocked are the retried rows that had stopped their channel
 	// (blocked or publish-failing): the connector tries them again now.
 	Unblocked []Stuck `json:"unblocked,omitempty"`
@@ -104,8 +108,9 @@ func (m *Monitor) OutboxActionSQL(action string, p OutboxActionParams) (string, 
 }
 
 // OutboxRetry clears locked_by and lock_expiry so any live node may claim
-// the rows again. Refused unless Force for a row locked by a live node (it
-// could be published twice). There is no "un-reject": rejected is data.
+// the rows again. A row locked by a live node is left alone unless Force
+// (it is being published; freeing it could publish it twice) and listed
+// in Claimed. There is no "un-reject": rejected is data.
 // Retrying a row that blocked its channel releases it to the connector,
 // which re-checks blocked rows at every heartbeat and tries it again; such
 // rows are listed in Unblocked.
@@ -189,6 +194,24 @@ FROM %[1]s WHERE %[4]s ORDER BY sequence_id FOR UPDATE`, m.opts.Names.Outbox(), 
 	if err := checkTargets(action, p, targets); err != nil {
 		return res, err
 	}
+	if action == "retry" && !p.Force {
+		// A row a live node holds is being published: leave it with that
+		// node (freeing its lock could publish it twice) and say so.
+		var free []int64
+		for _, t := range targets {
+			if t.liveOwner {
+				res.Claimed = append(res.Claimed, t.id)
+			} else {
+				free = append(free, t.id)
+			}
+		}
+		if len(res.Claimed) > 0 {
+			stmt, args, _ = m.statement(action, OutboxActionParams{IDs: free})
+		}
+		if len(free) == 0 {
+			return res, nil
+		}
+	}
 	rows, err = tx.Query(ctx, stmt, args...)
 	if err != nil {
 		return res, m.explainWrite(action, err)
@@ -225,8 +248,6 @@ func checkTargets(action string, p OutboxActionParams, targets []targetRow) erro
 	var reasons []string
 	for _, t := range targets {
 		switch {
-		case action == "retry" && t.liveOwner:
-			reasons = append(reasons, fmt.Sprintf("row %d is already claimed by live node %s, which is publishing it now (no retry needed); freeing its lock could publish it twice", t.id, *t.lockedBy))
 		case action == "delete" && t.processed:
 			reasons = append(reasons, fmt.Sprintf("row %d is the processed tombstone: sync endpoints read MAX(sequence_id) from it, and without it clients would replay history", t.id))
 		}

@@ -148,10 +148,26 @@ func (a *App) runAction(verb string, p monitor.OutboxActionParams, ra rowActor) 
 				return
 			}
 			ra.ClearMarks()
-			a.setFlash(fmt.Sprintf("%s: %s", verb, plural(len(res.SequenceIDs), "row")), false)
+			msg := fmt.Sprintf("%s: %s", verb, plural(len(res.SequenceIDs), "row"))
+			if len(res.Unblocked) > 0 {
+				msg += "; the connector tries " + idList(stuckIDs(res.Unblocked)) + " again now"
+			}
+			if len(res.Claimed) > 0 {
+				msg += "; left " + idList(res.Claimed) + " with the live node publishing them"
+			}
+			a.setFlash(msg, false)
 			a.Refresh()
 		})
 	})
+}
+
+// stuckIDs are the rows of a diagnosis list.
+func stuckIDs(st []monitor.Stuck) []int64 {
+	out := make([]int64, len(st))
+	for i, x := range st {
+		out[i] = x.SequenceID
+	}
+	return out
 }
 
 // idList renders at most ten ids.
