@@ -169,7 +169,9 @@ func newOutboxActionCommand(action string) *cobra.Command {
 					return monitorError(err)
 				}
 				verb := map[string]string{"retry": "freed", "delete": "deleted"}[action]
-				fmt.Fprintf(cmd.OutOrStdout(), "%s %d row(s): %s\n", verb, len(res.SequenceIDs), joinIDs(res.SequenceIDs))
+				if len(res.SequenceIDs) > 0 || len(res.Claimed) == 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s %d row(s): %s\n", verb, len(res.SequenceIDs), joinIDs(res.SequenceIDs))
+				}
 				for _, id := range res.Claimed {
 					fmt.Fprintf(cmd.OutOrStdout(), "row %d is already claimed by a live node, which is publishing it now: left alone (--force frees the lock anyway, at the risk of publishing it twice)\n", id)
 				}
