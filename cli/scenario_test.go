@@ -253,6 +253,23 @@ func TestScenarioOwnerDead(t *testing.T) {
 	t.Logf("rows flowed %s after the retry", took.Round(time.Millisecond))
 }
 
+// TestScenarioLockExpired: a lock that lapsed after its owner died, with a
+// live node that has not polled since → lock-expired; the advised action
+// (wait for the safety poll) publishes it.
+func TestScenarioLockExpired(t *testing.T) {
+	s := newScenario(t, scenarioOptions{yaml: "connector:\n  safetyPoll: 15s\n"})
+	s.connector()
+	// Written by a node that then died: locked for 2 more seconds.
+	s.exec("INSERT INTO " + s.names.Outbox() + ` (mutation_id, channel, name, data, locked_by, lock_expiry)
+	  VALUES ('m', 'lapsed:1', 'e', '{}', 'died-node', (now() AT TIME ZONE 'utc') + interval '2 seconds')`)
+	id := int64(s.count("SELECT max(sequence_id) FROM " + s.names.Outbox()))
+	s.awaitReason(id, "owner-dead", 5*time.Second)
+	st, i, _ := s.awaitReason(id, "lock-expired", 10*time.Second)
+	mustContain(t, "action", st.Stuck[i].Action, "safety poll", "every 15s")
+	took := s.awaitFlowed("the safety poll reclaims the row", 20*time.Second, id)
+	t.Logf("row flowed %s after lock-expired was reported", took.Round(time.Millisecond))
+}
+
 // TestScenarioRowLocked: an application transaction holding the head row
 // → row-locked naming its pid, application_name and age; ending that
 // session (the advised SQL) lets the row go.

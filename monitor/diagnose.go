@@ -174,7 +174,7 @@ func (m *Monitor) diagnose(ctx context.Context, s *Snapshot) error {
 		default:
 			st.Reason = LockExpired
 			st.Detail = fmt.Sprintf("the lock by %s lapsed %.0fs ago and no live node has reclaimed it yet", owner, -l.seconds)
-			st.Action = fmt.Sprintf("a live node reclaims it on its next poll (every %s); if it does not, check the node polls this table, or clear the lock with `livesync-dev outbox retry %d`", m.opts.SafetyPoll, l.id)
+			st.Action = fmt.Sprintf("wait: a live node reclaims it at its next safety poll (connector.safetyPoll, every %s) or at once on the next insert (NOTIFY); if it stays, check that the node polls this table", m.opts.SafetyPoll)
 		}
 		add(st)
 		if _, ok := failing[l.channel]; !ok {
