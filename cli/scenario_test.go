@@ -127,12 +127,15 @@ func TestScenarioPoisonRowShrunkAndRetried(t *testing.T) {
 func TestScenarioBlockedRowRetried(t *testing.T) {
 	s := newScenario(t, scenarioOptions{})
 	poison, _ := startPoison(t, s)
+	before := s.lastErrorTime(poison)
+	if before == "" {
+		t.Fatal("the connector reports no failure time for the blocked row")
+	}
 	out, stderr, code := runCLI(t, "outbox", "retry", strconv.FormatInt(poison, 10), "--yes")
 	if code != 0 {
 		t.Fatalf("outbox retry: exit %d %s", code, stderr)
 	}
 	mustContain(t, "retry output", out, "tries it again now")
-	before := s.lastErrorTime(poison)
 	took := s.await("the row tried again", 5*time.Second, func() bool {
 		t := s.lastErrorTime(poison)
 		return t != "" && t != before
