@@ -96,6 +96,13 @@ type Connector struct {
 	Retry Retry `yaml:"retry" doc:"Backoff between publish retries."`
 	// CompletionFlush bounds the delay between an ACK and the row's completion.
 	CompletionFlush time.Duration `yaml:"completionFlush" doc:"Longest wait between an ACK and completing its rows."`
+	// StatementTimeout is the connector connections' statement_timeout.
+	StatementTimeout time.Duration `yaml:"statementTimeout" doc:"statement_timeout of the connector's Postgres connections: no query runs longer."`
+	// LockTimeout is the connector connections' lock_timeout.
+	LockTimeout time.Duration `yaml:"lockTimeout" doc:"lock_timeout of the connector's connections: the longest wait for a lock (e.g. another node's completion); at most statementTimeout."`
+	// IdleInTransactionTimeout is the connector connections'
+	// idle_in_transaction_session_timeout.
+	IdleInTransactionTimeout time.Duration `yaml:"idleInTransactionTimeout" doc:"idle_in_transaction_session_timeout of the connector's connections: a node stopped mid-transaction (SIGSTOP, debugger) loses it and its locks."`
 	// PermanentCodes are Ably error codes that are not retried.
 	PermanentCodes []int `yaml:"permanentCodes" min:"10000" max:"99999" doc:"Ably error codes treated as permanent (the row stays failed, no retry)."`
 	// RetainProcessed keeps published rows (processed=true) instead of deleting them.
@@ -193,18 +200,21 @@ func Default() Config {
 			DataEncoding:             "relaxed",
 		},
 		Connector: Connector{
-			PollInterval:     time.Second,
-			SafetyPoll:       2 * time.Second,
-			Debounce:         "leading",
-			HeartbeatTimeout: 15 * time.Second,
-			LockTTL:          30 * time.Second,
-			BatchSize:        100,
-			Retry:            Retry{Min: 100 * time.Millisecond, Max: 30 * time.Second},
-			CompletionFlush:  250 * time.Millisecond,
-			PermanentCodes:   []int{40009, 40010, 40160},
-			PublishMode:      "realtime",
-			HealthAddr:       "127.0.0.1:2259",
-			Nodes:            1,
+			PollInterval:             time.Second,
+			SafetyPoll:               2 * time.Second,
+			Debounce:                 "leading",
+			HeartbeatTimeout:         15 * time.Second,
+			LockTTL:                  30 * time.Second,
+			BatchSize:                100,
+			Retry:                    Retry{Min: 100 * time.Millisecond, Max: 30 * time.Second},
+			CompletionFlush:          250 * time.Millisecond,
+			StatementTimeout:         30 * time.Second,
+			LockTimeout:              5 * time.Second,
+			IdleInTransactionTimeout: 10 * time.Second,
+			PermanentCodes:           []int{40009, 40010, 40160},
+			PublishMode:              "realtime",
+			HealthAddr:               "127.0.0.1:2259",
+			Nodes:                    1,
 		},
 		Sandbox: Sandbox{
 			Backend:            "auto",

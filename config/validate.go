@@ -133,6 +133,11 @@ func (c *Config) checkConnector(add func(*ValidationError)) {
 		add(c.errAt("connector.retry.min", fmt.Sprintf("retry.min %s is longer than retry.max %s", formatDuration(k.Retry.Min), formatDuration(k.Retry.Max)),
 			"make connector.retry.min at most connector.retry.max"))
 	}
+	if k.LockTimeout > k.StatementTimeout {
+		add(c.errAt("connector.lockTimeout", fmt.Sprintf("lockTimeout %s is longer than statementTimeout %s, which ends the wait first",
+			formatDuration(k.LockTimeout), formatDuration(k.StatementTimeout)),
+			"make connector.lockTimeout at most connector.statementTimeout"))
+	}
 	if msg, hint := checkAddr(k.HealthAddr, false); msg != "" {
 		add(c.errAt("connector.healthAddr", msg, hint))
 	}

@@ -32,6 +32,7 @@ func TestFileErrors(t *testing.T) {
 		{"duration no unit", "connector:\n  pollInterval: 5\n", 2, "connector.pollInterval", []string{"no unit", "5ms or 5s"}},
 		{"duration text", "dashboard:\n  refresh: soon\n", 2, "dashboard.refresh", []string{"not a duration"}},
 		{"120s rule", "connector:\n  safetyPoll: 2s\n  lockTTL: 100s\n", 3, "connector.lockTTL", []string{"= 132s", "not under 120s", "sum is under 120s"}},
+		{"lock timeout", "connector:\n  statementTimeout: 2s\n  lockTimeout: 3s\n", 3, "connector.lockTimeout", []string{"longer than statementTimeout 2s", "at most connector.statementTimeout"}},
 		{"120s rule retry", "connector:\n  retry:\n    max: 95s\n", 3, "connector.retry.max", []string{"= 127s"}},
 		{"lockTTL vs poll", "connector:\n  pollInterval: 20s\n  lockTTL: 30s\n", 3, "connector.lockTTL", []string{"shorter than 2 x pollInterval 20s", "at least 40s"}},
 		{"retry min>max", "connector:\n  retry:\n    min: 5s\n    max: 1s\n", 3, "connector.retry.min", []string{"longer than retry.max"}},

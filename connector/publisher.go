@@ -39,9 +39,10 @@ type Publisher struct {
 	opts  PublisherOptions
 	pacer *pacer
 
-	mu    sync.Mutex
-	rt    *ably.Realtime
-	batch *restBatcher // REST batch mode instead of rt
+	mu     sync.Mutex
+	rt     *ably.Realtime
+	dialed time.Time    // when rt was created
+	batch  *restBatcher // REST batch mode instead of rt
 }
 
 // sendTimeout bounds how long handing a message to ably-go may take. ably-go
@@ -71,7 +72,7 @@ func NewPublisher(opts PublisherOptions) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.rt = rt
+	p.rt, p.dialed = rt, time.Now()
 	return p, nil
 }
 
@@ -114,8 +115,27 @@ func (p *Publisher) replace(old *ably.Realtime) {
 	if err != nil {
 		return
 	}
-	p.rt = rt
+	p.rt, p.dialed = rt, time.Now()
 	go old.Close() // may block forever on the wedged lock; never waited for
+}
+
+// Reset drops the realtime connection and opens a new one. ably-go keeps
+// unacknowledged messages and sends them again when its transport comes
+// back; after Reset they can never be sent (their callbacks report an
+// error). A node resets when a publish outlives its row's lock, so a node
+// that stalled and woke cannot re-send rows another node has taken over.
+// Only a connection opened before sent (the publish's start) is dropped, so
+// several publishes timing out together reset it once.
+func (p *Publisher) Reset(sent time.Time) {
+	if p.batch != nil {
+		return
+	}
+	p.mu.Lock()
+	rt, dialed := p.rt, p.dialed
+	p.mu.Unlock()
+	if dialed.Before(sent) {
+		p.replace(rt)
+	}
 }
 
 // Connected reports whether the realtime connection is up.

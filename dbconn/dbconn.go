@@ -60,11 +60,20 @@ func Connect(ctx context.Context, url, appName string) (*pgx.Conn, error) {
 
 // Pool opens a connection pool of at most maxConns connections.
 func Pool(ctx context.Context, url, appName string, maxConns int32) (*pgxpool.Pool, error) {
+	return PoolWith(ctx, url, appName, maxConns, nil)
+}
+
+// PoolWith is Pool with extra session parameters (for example
+// statement_timeout) set on every connection at startup.
+func PoolWith(ctx context.Context, url, appName string, maxConns int32, params map[string]string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("invalid Postgres URL %s: %v (expected postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=disable)", Redact(url), unwrapParse(err))
 	}
 	setParams(cfg.ConnConfig.RuntimeParams, appName)
+	for k, v := range params {
+		cfg.ConnConfig.RuntimeParams[k] = v
+	}
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}

@@ -236,6 +236,11 @@ func (n *Node) publish(channel string, row connector.Row, deadline time.Time) er
 	case err = <-ack:
 	case <-t.C:
 		err = errAckTimeout
+		// The row's lock may lapse now and another node take it: drop the
+		// connection so ably-go cannot send this message again later.
+		n.log.Warn("no ACK before the row's lock deadline; dropping the realtime connection and its unacknowledged messages",
+			"channel", channel, "row", row.SequenceID)
+		n.pub.Reset(start)
 	case <-n.killCtx.Done():
 		return n.killCtx.Err()
 	}

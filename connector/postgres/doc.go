@@ -3,7 +3,8 @@
 // publishing per channel across nodes, batched completion with one
 // processed tombstone, LISTEN/NOTIFY with a leading-edge debounce (a busy
 // outbox, where a claim found rows within pollInterval, is claimed
-// continuously instead), and /health, /metrics and /debug/state per node.
+// continuously instead), and /health, /metrics and /debug/state (a
+// connector.NodeState, also returned in process by Node.State) per node.
 //
 // All leases use the database clock: expiry and lock_expiry are
 // timestamps without time zone holding UTC, compared with
@@ -36,7 +37,12 @@
 //	  |  |                |   |       when older than lockTTL/3); a row whose
 //	  |  |                |   |       lock cannot be extended is never sent
 //	  |  +- lock_expiry --+   +-- permanent error: release; channel BLOCKED
-//	  |     lapses (node died)    until the blocking row is gone
+//	  |     lapses (node died)    until the blocking row is deleted, changed
+//	  |                           or released by `outbox retry` (re-checked
+//	  |                           every min(2s, safetyPoll, heartbeat/3):
+//	  |                           gone, content differs from the version that
+//	  |                           failed, or xmin differs from the version
+//	  |                           after the node's own release)
 //	  +---- Stop: release unsent rows
 //
 // Per channel, across nodes:
@@ -47,6 +53,13 @@
 //	  else this node takes h, h+1, ... while each is free (a contiguous prefix)
 //	  publish h; wait ACK; publish h+1; ...  (one unacknowledged message per channel)
 //	  failure on h                           -> C stops; retry h (backoff) or block
+//
+// Isolation: a claim takes at most batchSize rows per channel (against
+// real Ably, no more than it can publish at 50 msg/s before its lock
+// deadline), counting the rows the node holds of it. Channels that are
+// blocked, retrying their head or full are excluded from claims, and the
+// rows of retrying channels do not count against the node's in-memory cap
+// (4 × batchSize), so one failing channel never stops claims for others.
 //
 // A claim (one transaction) takes a channel only when: it hashes to this
 // node; pg_try_advisory_xact_lock on the channel succeeds (no concurrent
@@ -59,9 +72,27 @@
 // sending under a lock at (lock set) + lockTTL − lockTTL/5.
 //
 // Completion runs in batches within completionFlush of the ACK, serialised
-// across nodes by an advisory lock: rows below the table's max sequence_id
-// are deleted, the max stays processed = true, and each node deletes its
-// own older tombstones once a higher row exists (tombstones of dead nodes
-// are swept after reaping them, unless processed rows are retained),
-// leaving exactly one processed row.
+// across nodes by an advisory lock whose wait is bounded by lock_timeout
+// (a failed wait is retried with backoff): rows below the table's max
+// sequence_id are deleted, the max stays processed = true, and each node
+// deletes its own older tombstones once a higher row exists. A completion
+// that leaves a new tombstone also deletes processed rows among the 256
+// rows below it. At start, and when a heartbeat sees that a node left
+// (stopped or reaped), a node sweeps processed rows below the max and
+// adopts the remaining one as its own tombstone; so, unless processed rows
+// are retained, exactly one processed row remains after any sequence of
+// starts, stops, kills and reaps.
+//
+// Stalls: every connector connection sets statement_timeout, lock_timeout
+// and idle_in_transaction_session_timeout (statementTimeout 30s,
+// lockTimeout 5s, idleInTransactionTimeout 10s), so a node stopped inside a
+// transaction (SIGSTOP) loses it and its locks instead of stalling others.
+// A publish still unacknowledged at its row's lock deadline resets the
+// realtime connection: ably-go re-sends unacknowledged messages when its
+// transport returns, and after the deadline another node may own the row.
+// A node that wakes after a stall finds its lease gone (it registers
+// again), its fence fails for rows taken over (it drops them) and its old
+// publishes past their deadline (it resets the connection). The reset
+// races ably-go's own reconnect on wake-up; Ably's 2-minute dedupe window
+// covers a re-send within it.
 package postgres

@@ -18,9 +18,9 @@ import (
 // node process, separated by spaces.
 const childEnv = "LIVESYNC_CONNECTOR_TEST_CHILD"
 
-// TestChildNode is not a test on its own: TestSIGKILLedNodeProcess runs
-// the test binary again with childEnv set, and this function then runs one
-// node until the process is killed.
+// TestChildNode is not a test on its own: TestSIGKILLedNodeProcess and
+// TestSIGSTOPedNodeProcess run the test binary again with childEnv set, and
+// this function then runs one node until the process is killed.
 func TestChildNode(t *testing.T) {
 	spec := os.Getenv(childEnv)
 	if spec == "" {
@@ -30,11 +30,32 @@ func TestChildNode(t *testing.T) {
 	opts := Options{DatabaseURL: f[0], Ably: append(ablylocal.ClientOptions(f[1], f[2]), ably.WithDisconnectedRetryTimeout(100*time.Millisecond)),
 		PollInterval: 100 * time.Millisecond, SafetyPoll: 300 * time.Millisecond, HeartbeatTimeout: 900 * time.Millisecond,
 		LockTTL: 1500 * time.Millisecond, RetryMin: 20 * time.Millisecond, RetryMax: 300 * time.Millisecond,
-		CompletionFlush: 50 * time.Millisecond, HealthAddr: "-"}
+		CompletionFlush: 50 * time.Millisecond, HealthAddr: "-",
+		StatementTimeout: 5 * time.Second, LockTimeout: 500 * time.Millisecond, IdleInTransactionTimeout: 2 * time.Second}
 	if _, err := Start(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
 	select {} // until SIGKILL
+}
+
+// startChild runs one node in a child process (TestChildNode); exited is
+// closed when it ends. It is killed when the test ends.
+func startChild(t *testing.T, e *env) (*exec.Cmd, chan struct{}) {
+	t.Helper()
+	child := exec.Command(os.Args[0], "-test.run", "^TestChildNode$")
+	child.Env = append(os.Environ(), childEnv+"="+e.db.URL+" "+e.ably.Addr()+" "+e.key)
+	child.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = child.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = child.Process.Signal(syscall.SIGCONT)
+		_ = child.Process.Kill()
+		<-exited
+	})
+	return child, exited
 }
 
 // TestSIGKILLedNodeProcess: a node in another process is killed with
@@ -47,18 +68,7 @@ func TestSIGKILLedNodeProcess(t *testing.T) {
 	e := newEnv(t)
 	chans := channelNames("s", 12)
 	s := e.subscribe(t, chans...)
-	child := exec.Command(os.Args[0], "-test.run", "^TestChildNode$")
-	child.Env = append(os.Environ(), childEnv+"="+e.db.URL+" "+e.ably.Addr()+" "+e.key)
-	child.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = child.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = child.Process.Kill()
-		<-exited
-	})
+	child, exited := startChild(t, e)
 	waitFor(t, 30*time.Second, "child node registered", func() bool {
 		return e.count(t, "SELECT count(*) FROM nodes") == 1
 	})

@@ -72,7 +72,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		flush: make(chan struct{}, 1), fenceReqs: make(chan fenceRequest), channels: map[string]*chanState{}, lastDrop: map[string]uint64{}}
 	n.log = opts.Logger.With("node", n.id[:8])
 	n.share.Store("-")
-	pool, err := dbconn.Pool(ctx, opts.DatabaseURL, "livesync-dev connector "+n.id, 8)
+	pool, err := dbconn.PoolWith(ctx, opts.DatabaseURL, "livesync-dev connector "+n.id, 8, opts.sessionParams())
 	if err != nil {
 		return nil, err
 	}

@@ -68,6 +68,14 @@ type Options struct {
 	RetryMin, RetryMax time.Duration
 	// CompletionFlush bounds how long an ACKed row waits to be completed (250ms).
 	CompletionFlush time.Duration
+	// StatementTimeout, LockTimeout and IdleInTransactionTimeout are the
+	// connector connections' statement_timeout, lock_timeout and
+	// idle_in_transaction_session_timeout (30s, 5s, 10s): no query waits
+	// for ever, completion waits on another node's completion at most
+	// LockTimeout, and a node stopped inside a transaction (SIGSTOP, a
+	// debugger) loses it, and the locks it holds, after
+	// IdleInTransactionTimeout.
+	StatementTimeout, LockTimeout, IdleInTransactionTimeout time.Duration
 	// PermanentCodes are Ably error codes that block a channel instead of
 	// being retried (40009, 40010, 40160).
 	PermanentCodes []int
@@ -114,6 +122,9 @@ func (o Options) withDefaults() Options {
 	def(&o.RetryMin, 100*time.Millisecond)
 	def(&o.RetryMax, 30*time.Second)
 	def(&o.CompletionFlush, 250*time.Millisecond)
+	def(&o.StatementTimeout, 30*time.Second)
+	def(&o.LockTimeout, 5*time.Second)
+	def(&o.IdleInTransactionTimeout, 10*time.Second)
 	if o.Debounce == "" {
 		o.Debounce = DebounceLeading
 	}
@@ -152,7 +163,8 @@ func (o Options) Validate() (Options, error) {
 	}
 	for name, d := range map[string]time.Duration{"pollInterval": o.PollInterval, "safetyPoll": o.SafetyPoll,
 		"heartbeatTimeout": o.HeartbeatTimeout, "lockTTL": o.LockTTL, "retry.min": o.RetryMin,
-		"retry.max": o.RetryMax, "completionFlush": o.CompletionFlush} {
+		"retry.max": o.RetryMax, "completionFlush": o.CompletionFlush, "statementTimeout": o.StatementTimeout,
+		"lockTimeout": o.LockTimeout, "idleInTransactionTimeout": o.IdleInTransactionTimeout} {
 		if d < 0 {
 			add("%s is negative (%s)", name, d)
 		}
@@ -173,6 +185,9 @@ func (o Options) Validate() (Options, error) {
 	if o.CompletionFlush >= o.LockTTL/2 {
 		add("completionFlush (%s) must be under half of lockTTL (%s)", o.CompletionFlush, o.LockTTL)
 	}
+	if o.LockTimeout > o.StatementTimeout {
+		add("lockTimeout (%s) exceeds statementTimeout (%s): a lock wait is bounded by both; lower lockTimeout", o.LockTimeout, o.StatementTimeout)
+	}
 	if o.Debounce != DebounceLeading && o.Debounce != DebounceTrailing {
 		add("debounce %q is unknown: use \"leading\" or \"trailing\"", o.Debounce)
 	}
@@ -188,6 +203,13 @@ func (o Options) Validate() (Options, error) {
 		return o, errors.New("invalid connector options:\n  " + strings.Join(errs, "\n  "))
 	}
 	return o, nil
+}
+
+// sessionParams are the Postgres settings of every connector connection.
+func (o *Options) sessionParams() map[string]string {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%dms", d.Milliseconds()) }
+	return map[string]string{"statement_timeout": ms(o.StatementTimeout), "lock_timeout": ms(o.LockTimeout),
+		"idle_in_transaction_session_timeout": ms(o.IdleInTransactionTimeout)}
 }
 
 // permanent reports whether code blocks a channel.

@@ -125,7 +125,10 @@ WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2 RETURNING sequence_id`,
 const tombstoneWalk = 256
 
 // lockCompletion takes the advisory lock that serialises completions
-// across nodes, for the rest of tx.
+// across nodes, for the rest of tx. The wait is bounded by the
+// connection's lock_timeout (Options.LockTimeout): a node stopped while
+// holding it (until idle_in_transaction_session_timeout ends its
+// transaction) makes completion fail and be retried, never hang.
 func lockCompletion(ctx context.Context, tx pgx.Tx) error {
 	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, 0)`, lockClassComplete)
 	return err

@@ -1,0 +1,66 @@
+package postgres
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestConnectorSessionTimeouts: every connector connection carries
+// statement_timeout, lock_timeout and idle_in_transaction_session_timeout.
+func TestConnectorSessionTimeouts(t *testing.T) {
+	e := newEnv(t)
+	opts := e.options()
+	opts.StatementTimeout, opts.LockTimeout, opts.IdleInTransactionTimeout = 7*time.Second, 3*time.Second, 4*time.Second
+	n := startNode(t, opts)
+	for name, want := range map[string]string{"statement_timeout": "7s", "lock_timeout": "3s", "idle_in_transaction_session_timeout": "4s"} {
+		var got string
+		if err := n.store.pool.QueryRow(context.Background(), "SELECT current_setting($1)", name).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s = %s, want %s", name, got, want)
+		}
+	}
+}
+
+// TestCompletionWaitIsBounded: a transaction holding the completion lock
+// (as a node stopped mid-completion would) makes completion fail after
+// lockTimeout and be retried instead of hanging; once the lock is free the
+// row is completed.
+func TestCompletionWaitIsBounded(t *testing.T) {
+	e := newEnv(t)
+	s := e.subscribe(t, "c")
+	opts := e.options()
+	opts.LockTimeout = 200 * time.Millisecond
+	n := startNode(t, opts)
+	holder := e.db.Admin(t)
+	ctx := context.Background()
+	if _, err := holder.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_xact_lock($1, 0)", lockClassComplete); err != nil {
+		t.Fatal(err)
+	}
+	e.exec(t, `INSERT INTO outbox (mutation_id, channel, name, data) VALUES ('a', 'c', 'n', '1'), ('b', 'c', 'n', '2')`)
+	s.waitCount(t, 2, 20*time.Second)
+	waitFor(t, 20*time.Second, "a completion that gave up waiting for the lock", func() bool {
+		resp, err := http.Get("http://" + n.HealthAddr() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return !strings.Contains(string(b), "outbox_table_errors 0")
+	})
+	if got := e.count(t, "SELECT count(*) FROM outbox"); got != 2 {
+		t.Fatalf("%d rows while completion is locked out, want 2", got)
+	}
+	if _, err := holder.Exec(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitOneTombstone(t, 2)
+}
