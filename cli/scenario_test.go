@@ -165,7 +165,7 @@ func TestScenarioCapabilityDenied(t *testing.T) {
 	if _, stderr, code := runCLI(t, "outbox", "delete", strconv.FormatInt(secret, 10), "--yes"); code != 0 {
 		t.Fatalf("outbox delete: exit %d %s", code, stderr)
 	}
-	s.await("secret:1 no longer reported", 15*time.Second, func() bool {
+	took := s.await("secret:1 no longer reported", 15*time.Second, func() bool {
 		for _, x := range s.status().Stuck {
 			if x.Channel == "secret:1" {
 				return false
@@ -173,6 +173,7 @@ func TestScenarioCapabilityDenied(t *testing.T) {
 		}
 		return true
 	})
+	t.Logf("secret:1 unblocked %s after the delete", took.Round(time.Millisecond))
 }
 
 // TestScenarioEndpointDown: the endpoint stops → publish-failing with the
