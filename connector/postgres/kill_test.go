@@ -27,7 +27,8 @@ func TestChildNode(t *testing.T) {
 		t.Skip("helper process for TestSIGKILLedNodeProcess")
 	}
 	f := strings.Fields(spec)
-	opts := Options{DatabaseURL: f[0], Ably: append(ablylocal.ClientOptions(f[1], f[2]), ably.WithDisconnectedRetryTimeout(100*time.Millisecond)),
+	opts := Options{DatabaseURL: f[0], Ably: append(ablylocal.ClientOptions(f[1], f[2]), ably.WithDisconnectedRetryTimeout(100*time.Millisecond),
+		ably.WithRealtimeRequestTimeout(2*time.Second)),
 		PollInterval: 100 * time.Millisecond, SafetyPoll: 300 * time.Millisecond, HeartbeatTimeout: 900 * time.Millisecond,
 		LockTTL: 1500 * time.Millisecond, RetryMin: 20 * time.Millisecond, RetryMax: 300 * time.Millisecond,
 		CompletionFlush: 50 * time.Millisecond, HealthAddr: "-",
@@ -42,8 +43,15 @@ func TestChildNode(t *testing.T) {
 // closed when it ends. It is killed when the test ends.
 func startChild(t *testing.T, e *env) (*exec.Cmd, chan struct{}) {
 	t.Helper()
+	return startChildVia(t, e, e.ably.Addr())
+}
+
+// startChildVia is startChild with the node reaching the endpoint at addr
+// (for example through a proxy).
+func startChildVia(t *testing.T, e *env, addr string) (*exec.Cmd, chan struct{}) {
+	t.Helper()
 	child := exec.Command(os.Args[0], "-test.run", "^TestChildNode$")
-	child.Env = append(os.Environ(), childEnv+"="+e.db.URL+" "+e.ably.Addr()+" "+e.key)
+	child.Env = append(os.Environ(), childEnv+"="+e.db.URL+" "+addr+" "+e.key)
 	child.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := child.Start(); err != nil {
 		t.Fatal(err)

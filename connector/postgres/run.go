@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/livesync-dev/livesync-dev/connector"
 )
 
 // Group is a set of nodes running in one process, each with its own
@@ -64,4 +66,14 @@ func RunNodes(ctx context.Context, opts Options, grace time.Duration, started fu
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	return g.Stop(sctx)
+}
+
+// States returns each node's connector.NodeState, in the order of Nodes
+// (what `up` hands the monitor for its in-process nodes).
+func (g *Group) States() []connector.NodeState {
+	out := make([]connector.NodeState, len(g.Nodes))
+	for i, n := range g.Nodes {
+		out[i] = n.State()
+	}
+	return out
 }

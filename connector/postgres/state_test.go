@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -81,4 +82,20 @@ func TestDebugStateRetryAndRecovery(t *testing.T) {
 		c := channelOf(st, "st")
 		return (c == nil || (c.LastError == nil && c.NextRetry == nil && c.Attempts == 0)) && st.Ably.State == "connected" && st.Held == 0
 	})
+}
+
+// TestGroupStates: a group reports one NodeState per node, in order.
+func TestGroupStates(t *testing.T) {
+	e := newEnv(t)
+	opts := e.options()
+	opts.Nodes = 2
+	g, err := StartNodes(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = g.Stop(context.Background()) })
+	st := g.States()
+	if len(st) != 2 || st[0].Node != g.Nodes[0].ID() || st[1].Node != g.Nodes[1].ID() || st[0].Kind != "postgres" {
+		t.Fatalf("states %+v", st)
+	}
 }
