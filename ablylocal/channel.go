@@ -128,6 +128,9 @@ func (s *Server) attach(c *conn, name string, modes int64, params map[string]str
 		c.send(f)
 	}
 	for _, m := range replay {
+		if !c.echo && m.ConnectionID == c.id {
+			continue // echo=false: the connection's own messages are not delivered
+		}
 		c.send(deliveryFrame(name, m.ConnectionID, "", []*message{m}))
 	}
 }

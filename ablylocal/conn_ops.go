@@ -84,6 +84,9 @@ func (c *conn) handle(f *inFrame, size int) bool {
 	case actClose:
 		// detach first: a client that has read CLOSED must not still be
 		// counted on its channels or listed as a presence member
+		c.mu.Lock()
+		c.discard = true
+		c.mu.Unlock()
 		c.s.detachAll(c)
 		c.send(&outFrame{Action: actClosed})
 		c.close(nil)
@@ -225,13 +228,19 @@ func (c *conn) onAttach(f *inFrame) {
 func (c *conn) onPublish(f *inFrame, size int) {
 	serial := f.MsgSerial
 	if serial <= c.lastSerial {
-		c.s.log.Debug("ablylocal: dropping repeated msgSerial", "conn", c.id, "msgSerial", serial)
+		// a frame resent after a resume (RTN19a2) gets its ACK again, once;
+		// a repeat on the same transport is dropped
+		if !c.resendResult(serial) {
+			c.s.log.Debug("ablylocal: dropping repeated msgSerial", "conn", c.id, "msgSerial", serial)
+		}
 		return
 	}
 	c.lastSerial = serial
 	res, err := c.publishFrame(f, size)
 	if err != nil {
-		c.send(&outFrame{Action: actNack, MsgSerial: &serial, Count: 1, Error: err})
+		nack := &outFrame{Action: actNack, MsgSerial: &serial, Count: 1, Error: err}
+		c.remember(serial, nack)
+		c.send(nack)
 		return
 	}
 	out := &outFrame{Action: actAck, MsgSerial: &serial, Count: 1}
@@ -242,6 +251,7 @@ func (c *conn) onPublish(f *inFrame, size int) {
 		}
 		out.Res = []ackResult{{Serials: s}}
 	}
+	c.remember(serial, out)
 	c.send(out)
 }
 
