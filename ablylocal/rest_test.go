@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -259,4 +260,23 @@ func httpDoHeader(t testing.TB, s *Server, method, path, body, version string) (
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	return resp.StatusCode, resp.Header, v
+}
+
+// TestCometAnsweredWithClearError: the comet transport's requests (connect,
+// send, recv) get a 400 whose message says only WebSocket is served, not
+// a 404.
+func TestCometAnsweredWithClearError(t *testing.T) {
+	s := startServer(t, Options{})
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/comet/connect?format=json&v=6&key=" + url.QueryEscape(s.Keys()[0].String())},
+		{"POST", "/comet/abc!def/send"},
+		{"GET", "/comet/abc!def/recv"},
+	} {
+		code, hdr, body := httpDo(t, s, c.method, c.path, "", "application/json")
+		e, _ := body.(map[string]any)["error"].(map[string]any)
+		msg, _ := e["message"].(string)
+		if code != 400 || num(e["code"]) != 40000 || !strings.Contains(msg, "WebSocket only") || hdr.Get("X-Ably-Errorcode") != "40000" {
+			t.Fatalf("%s %s → %d %v", c.method, c.path, code, body)
+		}
+	}
 }

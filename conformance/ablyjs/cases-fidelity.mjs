@@ -237,4 +237,13 @@ export const fidelityCases = [
     await within(publisher.publish('live', 'x'), 'publish live');
     assert.equal((await sub2.next('live')).name, 'live');
   }],
+
+  ['comet-refused', async (ctx) => {
+    // Only WebSocket is served: the comet fallback gets a clear error (the
+    // connection fails with it) rather than a 404 retried forever.
+    const rt = ctx.realtime({ transports: ['comet'] });
+    const failed = await within(new Promise((r) => rt.connection.once('failed', r)), 'comet connection to fail');
+    assert.equal(failed.reason?.code, 40000, describeErr(failed.reason));
+    assert.match(failed.reason?.message ?? '', /WebSocket only/);
+  }],
 ];
