@@ -369,3 +369,56 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 	})
 }
+
+// TestResumeKeepsPresence: a dropped transport does not make its presence
+// members leave; a resumed connection still has them. When the state
+// expires (a 2 s TTL here) the members leave with a server LEAVE.
+func TestResumeKeepsPresence(t *testing.T) {
+	s := startServer(t, Options{ConnectionStateTTL: 2 * time.Second})
+	formats(t, func(t *testing.T, binary bool) {
+		name := uniq(t, "respres")
+		watcher := dialRaw(t, s, binary, nil)
+		watcher.expect(actConnected)
+		watcher.send(map[string]any{"action": actAttach, "channel": name})
+		watcher.expect(actAttached)
+		enter := func(key string) (string, string) {
+			q := url.Values{"clientId": {"alice"}}
+			if key != "" {
+				q.Set("resume", key)
+			}
+			a := dialRaw(t, s, binary, q)
+			m := a.expect(actConnected)
+			if key == "" {
+				a.send(map[string]any{"action": actAttach, "channel": name})
+				a.expect(actAttached)
+				a.send(map[string]any{"action": actPresence, "channel": name, "msgSerial": 0, "presence": []any{map[string]any{"action": presEnter}}})
+				readUntil(a, actAck)
+			} else if errOf(m) != 0 {
+				t.Fatalf("resume → %v", m)
+			} else if n := s.details(name, s.lookupChannel(name)).Status.Occupancy.Metrics.PresenceMembers; n != 1 {
+				t.Fatalf("%d presence members after the resume, want alice still there", n)
+			}
+			id, k := m["connectionId"].(string), m["connectionKey"].(string)
+			dropTransport(t, s, id, nil)
+			return id, k
+		}
+		_, key := enter("")
+		if p := readUntil(watcher, actPresence); num(p["presence"].([]any)[0].(map[string]any)["action"]) != presEnter {
+			t.Fatalf("enter %v", p)
+		}
+		waitFor(t, "the state to be kept", func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return s.sessions[key] != nil && !s.sessions[key].retainedUntil.IsZero()
+		})
+		if n := s.details(name, s.lookupChannel(name)).Status.Occupancy.Metrics.PresenceMembers; n != 1 {
+			t.Fatalf("%d presence members right after the drop, want 1 (kept for a resume)", n)
+		}
+		enter(key) // resume, then drop again and stay away
+		leave := readUntil(watcher, actPresence)
+		pm := leave["presence"].([]any)[0].(map[string]any)
+		if num(pm["action"]) != presLeave || pm["clientId"] != "alice" {
+			t.Fatalf("after the state expired: %v, want alice's LEAVE", leave)
+		}
+	})
+}

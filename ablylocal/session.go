@@ -115,9 +115,9 @@ func (s *Server) takeOver(c *conn, key string) *errorInfo {
 	}
 	old.stopTimers()
 	old.retainedUntil = time.Time{}
+	c.id, c.key = old.id, old.key // before c is published in sessions
 	s.sessions[key] = c
 	s.mu.Unlock()
-	c.id, c.key = old.id, old.key
 	old.mu.Lock()
 	c.mu.Lock()
 	for n, m := range old.attached {
