@@ -71,7 +71,7 @@ func (s *Server) parseSerial(v string) (uint64, bool) {
 // attach registers c on the channel and sends ATTACHED, followed by any
 // replay (channelSerial resume or rewind), all under the channel lock so no
 // live message is missed or duplicated.
-func (s *Server) attach(c *conn, name string, modes int64, f *inFrame) {
+func (s *Server) attach(c *conn, name string, modes int64, params map[string]string, f *inFrame) {
 	ch := s.getChannel(name)
 	now := s.now()
 	ch.mu.Lock()
@@ -83,7 +83,7 @@ func (s *Server) attach(c *conn, name string, modes int64, f *inFrame) {
 	c.mu.Lock()
 	c.attached[name] = modes
 	c.mu.Unlock()
-	out := &outFrame{Action: actAttached, Channel: strp(name), ChannelSerial: s.serial(ch.seq), Flags: modes}
+	out := &outFrame{Action: actAttached, Channel: strp(name), ChannelSerial: s.serial(ch.seq), Flags: modes, Params: params}
 	var replay []*message
 	if already && f.ChannelSerial != "" {
 		// a repeat ATTACH on the same connection: nothing was missed, and
@@ -109,10 +109,12 @@ func (s *Server) attach(c *conn, name string, modes int64, f *inFrame) {
 			return
 		}
 		replay = msgs
-		out.Params = map[string]string{"rewind": rw}
 	}
 	if len(replay) > 0 && modes&flagSubscribe == 0 {
 		replay = nil
+	}
+	if len(replay) > 0 && f.ChannelSerial == "" {
+		out.Flags |= flagHasBacklog // rewind: messages from before the attach follow
 	}
 	var sync []*outFrame
 	if modes&flagPresenceSubscribe != 0 {
@@ -126,6 +128,9 @@ func (s *Server) attach(c *conn, name string, modes int64, f *inFrame) {
 		c.send(f)
 	}
 	for _, m := range replay {
+		if !c.echo && m.ConnectionID == c.id {
+			continue // echo=false: the connection's own messages are not delivered
+		}
 		c.send(deliveryFrame(name, m.ConnectionID, "", []*message{m}))
 	}
 }
@@ -181,6 +186,22 @@ func (s *Server) detach(c *conn, name string) {
 	ch.mu.Lock()
 	delete(ch.attached, c)
 	ch.mu.Unlock()
+}
+
+// setModes changes the modes of c's attachment to a channel.
+func (s *Server) setModes(c *conn, name string, modes int64) {
+	c.mu.Lock()
+	if _, ok := c.attached[name]; ok {
+		c.attached[name] = modes
+	}
+	c.mu.Unlock()
+	if ch := s.lookupChannel(name); ch != nil {
+		ch.mu.Lock()
+		if _, ok := ch.attached[c]; ok {
+			ch.attached[c] = modes
+		}
+		ch.mu.Unlock()
+	}
 }
 
 // detachAll removes every attachment of c (connection closing).

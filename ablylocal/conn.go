@@ -36,9 +36,18 @@ type conn struct {
 	expiry   *time.Timer
 	attached map[string]int64 // channel → effective modes
 	entered  map[string]bool  // channels where this connection entered presence
+	discard  bool             // CLOSE or a fatal error: no resume
 
-	lastSerial int64 // highest msgSerial handled; reader goroutine only
-	rate       rateWindow
+	lastSerial  int64                // highest msgSerial handled; reader goroutine only
+	results     map[int64]*ackRecord // ACK/NACK per recent msgSerial; reader goroutine only
+	resultOrder []int64
+	rate        rateWindow
+
+	// resume state, guarded by s.mu
+	done          chan struct{} // closed when the transport and its bookkeeping ended
+	retainedUntil time.Time     // set while the state waits for a resume
+	expireTimer   *time.Timer
+	leaveTimer    *time.Timer
 
 	// outbound queue
 	qmu       sync.Mutex
@@ -76,7 +85,8 @@ func (s *Server) serveRealtime(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{s: s, ws: ws, format: f, echo: q.Get("echo") != "false", ctx: ctx, cancel: cancel,
-		attached: map[string]int64{}, lastSerial: -1, wake: make(chan struct{}, 1)}
+		attached: map[string]int64{}, lastSerial: -1, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	defer close(c.done)
 	c.lastWrite.Store(time.Now().UnixNano())
 	ident, clientID, aerr := s.authenticateConnect(q)
 	if aerr != nil {
@@ -92,12 +102,17 @@ func (s *Server) serveRealtime(w http.ResponseWriter, r *http.Request) {
 	c.ident, c.clientID = ident, clientID
 	c.id = randomID(8)
 	c.key = c.id + "!" + randomID(8)
+	var resumeErr *errorInfo
+	if prev := firstNonEmpty(q.Get("resume"), q.Get("recover")); prev != "" {
+		resumeErr = s.takeOver(c, prev)
+	}
 	writerDone := make(chan struct{})
 	go func() { defer close(writerDone); c.writeLoop() }()
 	s.mu.Lock()
 	closing := s.closed
 	if !closing {
 		s.conns[c] = struct{}{}
+		s.sessions[c.key] = c
 	}
 	s.mu.Unlock()
 	if closing { // Close ran while this connection was authenticating
@@ -107,13 +122,9 @@ func (s *Server) serveRealtime(w http.ResponseWriter, r *http.Request) {
 	}
 
 	connected := &outFrame{Action: actConnected, ConnectionID: c.id, ConnectionKey: c.key,
-		ConnectionDetails: c.details(), Timestamp: s.nowMs()}
-	if prev := firstNonEmpty(q.Get("resume"), q.Get("recover")); prev != "" {
-		if i := strings.IndexByte(prev, '!'); i <= 0 || i == len(prev)-1 {
-			connected.Error = newErr(80018, 400, "Unable to recover connection: invalid or unrecognised connection key")
-		} else {
-			connected.Error = newErr(80008, 400, "Unable to recover connection: connection expired")
-		}
+		ConnectionDetails: c.details(), Timestamp: s.nowMs(), Error: resumeErr}
+	if resumeErr == nil && q.Get("resume")+q.Get("recover") != "" {
+		s.log.Debug("ablylocal: connection resumed", "conn", c.id)
 	}
 	c.send(connected)
 	c.armExpiry()
@@ -121,6 +132,14 @@ func (s *Server) serveRealtime(w http.ResponseWriter, r *http.Request) {
 	c.readLoop()
 	c.close(nil)
 	<-writerDone
+	c.mu.Lock()
+	discard := c.discard
+	c.mu.Unlock()
+	if discard {
+		s.forget(c)
+	} else {
+		s.retain(c)
+	}
 }
 
 // firstNonEmpty returns the first non-empty string.
@@ -139,7 +158,7 @@ func (c *conn) details() *connDetails {
 	cid := c.clientID
 	c.mu.Unlock()
 	d := &connDetails{ConnectionKey: c.key, MaxMessageSize: maxMessageSize, MaxFrameSize: maxFrameSize,
-		MaxInboundRate: maxInboundRate, ConnectionStateTTL: connectionStateTTL,
+		MaxInboundRate: maxInboundRate, ConnectionStateTTL: c.s.opts.ConnectionStateTTL.Milliseconds(),
 		MaxIdleInterval: c.s.opts.MaxIdleInterval.Milliseconds(), ServerID: c.s.serverID}
 	if cid != "" {
 		d.ClientID = strp(cid)
@@ -212,7 +231,14 @@ func (c *conn) close(reason *errorInfo) {
 		case c.wake <- struct{}{}:
 		default:
 		}
-		c.s.detachAll(c)
+		c.mu.Lock()
+		discard := c.discard
+		c.mu.Unlock()
+		if discard {
+			c.s.detachAll(c)
+		} else {
+			c.s.unfanout(c) // keep attachments and presence for a resume
+		}
 		c.s.mu.Lock()
 		delete(c.s.conns, c)
 		hook := c.s.onConnClosed
@@ -325,6 +351,9 @@ func (c *conn) readLoop() {
 // fatal sends a connection-level ERROR and closes the connection.
 func (c *conn) fatal(e *errorInfo) {
 	c.s.log.Info("ablylocal: closing connection after error", "conn", c.id, "code", e.Code, "reason", e.Message)
+	c.mu.Lock()
+	c.discard = true // the client goes FAILED: nothing to resume
+	c.mu.Unlock()
 	c.send(&outFrame{Action: actError, Error: e})
 	c.close(nil)
 }

@@ -84,6 +84,9 @@ func (c *conn) handle(f *inFrame, size int) bool {
 	case actClose:
 		// detach first: a client that has read CLOSED must not still be
 		// counted on its channels or listed as a presence member
+		c.mu.Lock()
+		c.discard = true
+		c.mu.Unlock()
 		c.s.detachAll(c)
 		c.send(&outFrame{Action: actClosed})
 		c.close(nil)
@@ -101,6 +104,10 @@ func (c *conn) handle(f *inFrame, size int) bool {
 		c.onPublish(f, size)
 	case actAuth:
 		return c.onAuth(f)
+	case actSync:
+		// ably-js asks for a presence sync (RTP17, after a resume); Ably
+		// answers with the members and keeps the connection
+		c.onSync(f)
 	default:
 		c.fatal(newErr(40000, 400, "unexpected protocol action "+strconv.Itoa(f.Action)+" from a client"))
 		return false
@@ -138,7 +145,45 @@ func (c *conn) onAuth(f *inFrame) bool {
 	}
 	c.armExpiry()
 	c.send(&outFrame{Action: actConnected, ConnectionID: c.id, ConnectionKey: c.key, ConnectionDetails: c.details(), Timestamp: c.s.nowMs()})
+	c.applyCapability(id.Capability)
 	return true
+}
+
+// applyCapability narrows c's attachments to what a new capability permits
+// (after in-band AUTH): a channel left with no permitted mode is detached
+// with a channel ERROR 40160, as Ably does; one that keeps some modes loses
+// the others (and its presence members when PRESENCE goes).
+func (c *conn) applyCapability(capab auth.Capability) {
+	c.mu.Lock()
+	type change struct {
+		name       string
+		old, modes int64
+	}
+	var changes []change
+	for name, old := range c.attached {
+		if modes := old & allowedModes(capab, name); modes != old {
+			changes = append(changes, change{name, old, modes})
+		}
+	}
+	c.mu.Unlock()
+	for _, ch := range changes {
+		if ch.modes == 0 {
+			c.s.detach(c, ch.name)
+			c.send(&outFrame{Action: actError, Channel: strp(ch.name), Error: newErr(40160, 401,
+				"channel "+strconv.Quote(ch.name)+" detached: the new token's capability permits nothing on it; request a token that includes this channel")})
+			continue
+		}
+		c.s.setModes(c, ch.name, ch.modes)
+		if ch.old&flagPresence != 0 && ch.modes&flagPresence == 0 {
+			c.mu.Lock()
+			entered := c.entered[ch.name]
+			delete(c.entered, ch.name)
+			c.mu.Unlock()
+			if entered {
+				c.s.leavePresence(c, ch.name)
+			}
+		}
+	}
 }
 
 // capability returns the connection's current capability and clientId.
@@ -146,6 +191,15 @@ func (c *conn) identity() (auth.Capability, string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ident.Capability, c.clientID, c.ident.Token != ""
+}
+
+// attachedModes returns the modes of c's attachment to a channel; ok=false
+// when c is not attached (publishing without attaching is allowed).
+func (c *conn) attachedModes(name string) (modes int64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	modes, ok = c.attached[name]
+	return modes, ok
 }
 
 // onAttach handles ATTACH (§3.1).
@@ -157,27 +211,16 @@ func (c *conn) onAttach(f *inFrame) {
 		return
 	}
 	capab, _, _ := c.identity()
-	ops := capab.Ops(name)
-	allowed := int64(0)
-	if ops["subscribe"] {
-		allowed |= flagSubscribe | flagPresenceSubscribe
+	modes, echo, err := attachModes(f, capab, name)
+	if err != nil {
+		chErr(err)
+		return
 	}
-	if ops["publish"] {
-		allowed |= flagPublish
-	}
-	if ops["presence"] {
-		allowed |= flagPresence
-	}
-	requested := f.Flags & modeMask
-	if requested == 0 {
-		requested = defaultModes
-	}
-	modes := requested & allowed
 	if modes == 0 {
 		chErr(newErr(40160, 401, "channel "+strconv.Quote(name)+" denied: the credentials' capability grants none of the requested modes (needs subscribe, publish or presence)"))
 		return
 	}
-	c.s.attach(c, name, modes, f)
+	c.s.attach(c, name, modes, echo, f)
 }
 
 // onPublish handles MESSAGE (and the unsupported PRESENCE/OBJECT/ANNOTATION)
@@ -185,13 +228,19 @@ func (c *conn) onAttach(f *inFrame) {
 func (c *conn) onPublish(f *inFrame, size int) {
 	serial := f.MsgSerial
 	if serial <= c.lastSerial {
-		c.s.log.Debug("ablylocal: dropping repeated msgSerial", "conn", c.id, "msgSerial", serial)
+		// a frame resent after a resume (RTN19a2) gets its ACK again, once;
+		// a repeat on the same transport is dropped
+		if !c.resendResult(serial) {
+			c.s.log.Debug("ablylocal: dropping repeated msgSerial", "conn", c.id, "msgSerial", serial)
+		}
 		return
 	}
 	c.lastSerial = serial
 	res, err := c.publishFrame(f, size)
 	if err != nil {
-		c.send(&outFrame{Action: actNack, MsgSerial: &serial, Count: 1, Error: err})
+		nack := &outFrame{Action: actNack, MsgSerial: &serial, Count: 1, Error: err}
+		c.remember(serial, nack)
+		c.send(nack)
 		return
 	}
 	out := &outFrame{Action: actAck, MsgSerial: &serial, Count: 1}
@@ -202,6 +251,7 @@ func (c *conn) onPublish(f *inFrame, size int) {
 		}
 		out.Res = []ackResult{{Serials: s}}
 	}
+	c.remember(serial, out)
 	c.send(out)
 }
 
@@ -224,6 +274,9 @@ func (c *conn) publishFrame(f *inFrame, size int) ([]string, *errorInfo) {
 	capab, cid, isToken := c.identity()
 	if !capab.Allows(name, "publish") {
 		return nil, newErr(40160, 401, "publish to channel "+strconv.Quote(name)+" denied: the capability lacks \"publish\" for it")
+	}
+	if modes, ok := c.attachedModes(name); ok && modes&flagPublish == 0 {
+		return nil, modeError("publish", "PUBLISH", name)
 	}
 	if len(f.Messages) == 0 {
 		return nil, newErr(40000, 400, "MESSAGE frame without messages")

@@ -46,7 +46,8 @@
 //	14 clientId rules          TestTokenAuthRestrictedCapability, TestConnectAttachPublishDeliver client-id
 //	15 idempotency             TestIdempotentPublish                                           dedupe-rest, dedupe-realtime
 //	16 channel names (40010)   TestChannelNameValidationAblyGo, TestRawAttachErrorsKeepConnection bad-channel-name
-//	16 failed resume (80008)   TestFailedResumeReattaches, TestRawFailedResumeAndOrigin        failed-resume
+//	16 failed resume           TestFailedResumeReattaches (80008), TestResumeExpiredKey,      failed-resume (80018)
+//	                           TestRawFailedResumeAndOrigin (80018)
 //	§11 batch publish          TestRESTBatchStatusEnumerate (raw HTTP: ably-go has no batch API) batch-publish
 //	§11 channel status         TestRESTBatchStatusEnumerate, TestTokenAuthRestrictedCapability channel-status
 //	§11 channel enumeration    TestRESTBatchStatusEnumerate                                    channel-enumeration
@@ -65,6 +66,58 @@
 // DISCONNECTED 40142 at expiry and in-band AUTH (TestTokenExpiryAndInbandAuth),
 // HS256 Ably JWTs (TestAblyJWT), 40031 (TestIdempotentPublish), CORS and the
 // envelope (TestRESTCORSAndEnvelope).
+//
+// # Connection resume and recover
+//
+// A transport that ends without CLOSE (a dropped socket, DISCONNECT, token
+// expiry, a slow reader) keeps its connection's state for the connection
+// state TTL (Options.ConnectionStateTTL, 2 minutes as on Ably, advertised as
+// connectionStateTtl). resume=<connectionKey> (RTN15c6) or recover= from a
+// new client instance (RTN16) within it gets the same connectionId with no
+// error; frames resent with an msgSerial already handled get their ACK or
+// NACK again instead of a second publish (RTN19a2); each re-ATTACH with a
+// channelSerial gets RESUMED and the messages published since, once and in
+// order (the attachments do not receive while the client is away); presence
+// members stay for 15 s. A recover while the old transport still runs takes
+// the connection over. A closed or expired key answers 80008, a malformed
+// key or one this process never issued 80018, both with a new connection.
+// Tests: TestResumeSameConnection, TestRawResumeReplaysAndReacks,
+// TestRecoverFromAnotherClient, TestResumeExpiredKey; ably-js items resume,
+// recover, failed-resume.
+//
+// # Issue 14 fidelity items
+//
+//	item                                        ably-go / raw test                  ably-js item
+//	1 numeric/boolean params accepted           TestNumericChannelParams            numeric-params
+//	2 client SYNC answered, not fatal           TestClientSyncKeepsConnection       client-sync
+//	3 modes enforced (40165)                    TestChannelModesEnforced            channel-modes
+//	4 ATTACHED echoes modes/params, cap modes   TestAttachedEchoesModesAndParams    channel-modes
+//	5 HAS_BACKLOG on rewind replay              TestRewindSetsHasBacklog            —
+//	6 in-band AUTH narrows attachments (40160)  TestInbandAuthNarrowsAttachments    auth-narrows
+//	7 unknown resume key 80018, expired 80008   TestRawFailedResumeAndOrigin,       failed-resume
+//	                                            TestResumeExpiredKey
+//	8 JWT kid of no key: 404 40400              TestJWTUnknownKeyIs404              jwt-unknown-kid
+//	9 X-Ably-Version 2 batch publish shape      TestBatchPublishLegacyVersion       —
+//
+// Item 3 uses 40165 ("channel mode not requested when attaching"), the code
+// Ably documents for an operation the credentials permit but the attach's
+// modes do not include; 40160 stays for what the capability forbids.
+//
+// # Transports
+//
+// Only WebSocket is served. ably-js's comet (HTTP long-poll) fallback, used
+// when WebSocket is blocked, gets 400 40000 saying so on every /comet/
+// request, and its connection fails with that message
+// (TestCometAnsweredWithClearError; ably-js item comet-refused).
+//
+// # What a restart loses
+//
+// All state is in memory. A restarted endpoint has no history, no dedupe
+// window (a publish retried across the restart is stored and delivered
+// again), no presence members and no connection keys: resume and recover
+// answer 80018 with a new connection, and re-ATTACHes with a channelSerial
+// of the old process attach at the live head with error 80016. Keys and
+// tokens stay valid as long as the same keys are configured.
 //
 // Client quirks worth knowing: ably-go v1.3.0 realtime subscribers do not
 // decode json/base64 payloads, and its msgpack handle hands binary data to

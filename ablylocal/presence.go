@@ -29,6 +29,9 @@ func (c *conn) presenceFrame(f *inFrame, name string) ([]string, *errorInfo) {
 	if !capab.Allows(name, "presence") {
 		return nil, newErr(40160, 401, "presence on channel "+strconv.Quote(name)+" denied: the capability lacks \"presence\" for it")
 	}
+	if modes, ok := c.attachedModes(name); ok && modes&flagPresence == 0 {
+		return nil, modeError("enter presence", "PRESENCE", name)
+	}
 	if len(f.Presence) == 0 {
 		return nil, newErr(40000, 400, "PRESENCE frame without presence messages")
 	}
@@ -159,6 +162,29 @@ func (ch *channel) syncFrames() []*outFrame {
 		out = append(out, &outFrame{Action: actSync, Channel: strp(ch.name), ChannelSerial: syncID + ":" + cursor, pres: all[i:end]})
 	}
 	return out
+}
+
+// onSync answers a client's SYNC request with SYNC frames of the current
+// members (one empty page when there are none). A channel that is not
+// attached with PRESENCE_SUBSCRIBE gets nothing: presence is not delivered
+// to it.
+func (c *conn) onSync(f *inFrame) {
+	name := f.channelName()
+	modes, ok := c.attachedModes(name)
+	if !ok || modes&flagPresenceSubscribe == 0 {
+		c.s.log.Debug("ablylocal: ignoring SYNC for a channel without presence_subscribe", "conn", c.id, "channel", name)
+		return
+	}
+	ch := c.s.getChannel(name)
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	frames := ch.syncFrames()
+	if len(frames) == 0 {
+		frames = []*outFrame{{Action: actSync, Channel: strp(name), ChannelSerial: randomID(4) + ":"}}
+	}
+	for _, fr := range frames {
+		c.send(fr)
+	}
 }
 
 // presenceMembers handles GET /channels/{name}/presence: the current

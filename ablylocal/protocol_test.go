@@ -200,12 +200,14 @@ func TestRawAuthFailuresInsideWebSocket(t *testing.T) {
 	})
 }
 
-// TestRawFailedResumeAndOrigin: resume/recover with an unknown key gives a
-// new connectionId plus 80008 (80018 when malformed); any Origin is accepted.
+// TestRawFailedResumeAndOrigin: resume/recover with a well-formed key the
+// endpoint never issued gives a new connectionId plus 80018 (invalid, issue
+// 14 item 7; 80008 is for expired keys, see TestResumeExpiredKey), as does
+// a malformed key; any Origin is accepted.
 func TestRawFailedResumeAndOrigin(t *testing.T) {
 	s := startServer(t, Options{})
 	formats(t, func(t *testing.T, binary bool) {
-		for q, want := range map[string]int64{"resume": 80008, "recover": 80008} {
+		for q, want := range map[string]int64{"resume": 80018, "recover": 80018} {
 			c := dialRaw(t, s, binary, url.Values{q: {"abc!def"}})
 			m := c.expect(actConnected)
 			if errOf(m) != want || m["connectionId"] == "abc" {

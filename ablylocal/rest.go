@@ -55,6 +55,10 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 		}
 		return true
 	}
+	if len(segs) > 0 && segs[0] == "comet" {
+		q.fail(errCometUnsupported(s.Addr()))
+		return
+	}
 	switch {
 	case route("GET", 1, "time"):
 		q.reply(http.StatusOK, []int64{s.nowMs()}, "")
@@ -100,6 +104,18 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 	default:
 		q.fail(newErr(40400, 404, "no such endpoint: "+r.Method+" "+r.URL.Path+" (the local endpoint serves /time, /channels, /channels/{name}, /channels/{name}/messages, /channels/{name}/history, /messages, /keys/{keyName}/requestToken)"))
 	}
+}
+
+// errCometUnsupported answers ably-js's comet (HTTP long-poll) transport,
+// which it falls back to when WebSocket is blocked. Only WebSocket is
+// served: comet would need a second transport implementation (long-poll
+// receive, send and close requests per connection), so the client gets a
+// clear error (its connection goes FAILED with this message) instead of a
+// 404 it would retry forever.
+func errCometUnsupported(addr string) *errorInfo {
+	return newErr(40000, 400, "the livesync-dev local Ably endpoint serves the realtime protocol over WebSocket only; "+
+		"the comet (HTTP long-poll) fallback transport is not supported. Allow WebSocket connections to "+addr+
+		" (a proxy, firewall or browser extension may block them) or set the client option transports: ['web_socket']")
 }
 
 // pathSegments splits an escaped path and unescapes each segment, so "%2F"

@@ -32,6 +32,10 @@ type Options struct {
 	HistoryLimit int
 	// HistoryTTL bounds how long messages are kept; default 24 hours.
 	HistoryTTL time.Duration
+	// ConnectionStateTTL is how long a connection whose transport dropped
+	// can be resumed (and is advertised as connectionStateTtl); default 2
+	// minutes, as on Ably.
+	ConnectionStateTTL time.Duration
 	// Limits is "" (no rate limits) or "ably" (50 msg/s per channel, 42913,
 	// and per connection, 42911, as Ably's default account limits).
 	Limits string
@@ -51,11 +55,10 @@ type Options struct {
 
 // Limits advertised to clients and enforced by the server.
 const (
-	maxMessageSize     = 65536
-	maxFrameSize       = 524288
-	readLimit          = 2 << 20
-	connectionStateTTL = 120000
-	maxInboundRate     = 250
+	maxMessageSize = 65536
+	maxFrameSize   = 524288
+	readLimit      = 2 << 20
+	maxInboundRate = 250
 )
 
 // withDefaults fills unset options.
@@ -74,6 +77,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.HistoryTTL <= 0 {
 		o.HistoryTTL = 24 * time.Hour
+	}
+	if o.ConnectionStateTTL <= 0 {
+		o.ConnectionStateTTL = 2 * time.Minute
 	}
 	if o.MaxIdleInterval <= 0 {
 		o.MaxIdleInterval = 15 * time.Second
@@ -108,9 +114,13 @@ type Server struct {
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	channels map[string]*channel
-	closed   bool
-	connWG   sync.WaitGroup
-	served   chan struct{}
+	// sessions maps connection keys to their connection, live or kept
+	// for a resume; tombstones are keys that expired or were closed
+	sessions   map[string]*conn
+	tombstones map[string]time.Time
+	closed     bool
+	connWG     sync.WaitGroup
+	served     chan struct{}
 	// closeDone is closed when the first Close has finished, so that a
 	// concurrent Close (ctx cancellation and the caller's own Close) does
 	// not return before every connection got its DISCONNECTED.
@@ -118,6 +128,7 @@ type Server struct {
 
 	onConnClosed func(c *conn, reason *errorInfo) // test hook, guarded by mu
 	onHeartbeat  func(c *conn)                    // test hook, set before connections
+	onRetained   func(c *conn)                    // test hook, guarded by mu
 }
 
 // Start listens on opts.Addr and serves until Close is called or ctx ends.
@@ -131,16 +142,18 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("ablylocal: cannot listen on %s: %w (choose another --addr, or port 0 for a free one)", opts.Addr, err)
 	}
 	s := &Server{
-		opts:      opts,
-		log:       opts.Logger,
-		auth:      auth.NewAuthority(opts.Keys, opts.Now),
-		ln:        ln,
-		instance:  randomID(4),
-		limits:    opts.Limits == "ably",
-		conns:     map[*conn]struct{}{},
-		channels:  map[string]*channel{},
-		served:    make(chan struct{}),
-		closeDone: make(chan struct{}),
+		opts:       opts,
+		log:        opts.Logger,
+		auth:       auth.NewAuthority(opts.Keys, opts.Now),
+		ln:         ln,
+		instance:   randomID(4),
+		limits:     opts.Limits == "ably",
+		conns:      map[*conn]struct{}{},
+		channels:   map[string]*channel{},
+		sessions:   map[string]*conn{},
+		tombstones: map[string]time.Time{},
+		served:     make(chan struct{}),
+		closeDone:  make(chan struct{}),
 	}
 	s.serverID = "local-" + s.instance
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
@@ -205,6 +218,7 @@ func (s *Server) Close() error {
 	for _, c := range conns {
 		c.shutdown(newErr(80003, 503, "the local Ably endpoint is shutting down; reconnect later"))
 	}
+	s.stopRetained()
 	waited := make(chan struct{})
 	go func() { s.connWG.Wait(); close(waited) }()
 	select {

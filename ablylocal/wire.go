@@ -84,16 +84,16 @@ type authDetails struct {
 // inFrame is an inbound ProtocolMessage as decoded from a client. Every
 // optional field tolerates null.
 type inFrame struct {
-	Action        int               `json:"action" msgpack:"action"`
-	ID            string            `json:"id" msgpack:"id"`
-	Channel       *string           `json:"channel" msgpack:"channel"`
-	ChannelSerial string            `json:"channelSerial" msgpack:"channelSerial"`
-	MsgSerial     int64             `json:"msgSerial" msgpack:"msgSerial"`
-	Flags         int64             `json:"flags" msgpack:"flags"`
-	Messages      []inMessage       `json:"messages" msgpack:"messages"`
-	Presence      []inPresence      `json:"presence" msgpack:"presence"`
-	Params        map[string]string `json:"params" msgpack:"params"`
-	Auth          *authDetails      `json:"auth" msgpack:"auth"`
+	Action        int          `json:"action" msgpack:"action"`
+	ID            string       `json:"id" msgpack:"id"`
+	Channel       *string      `json:"channel" msgpack:"channel"`
+	ChannelSerial string       `json:"channelSerial" msgpack:"channelSerial"`
+	MsgSerial     int64        `json:"msgSerial" msgpack:"msgSerial"`
+	Flags         int64        `json:"flags" msgpack:"flags"`
+	Messages      []inMessage  `json:"messages" msgpack:"messages"`
+	Presence      []inPresence `json:"presence" msgpack:"presence"`
+	Params        wireParams   `json:"params" msgpack:"params"`
+	Auth          *authDetails `json:"auth" msgpack:"auth"`
 }
 
 // channelName returns the frame's channel, "" when absent.

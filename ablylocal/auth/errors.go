@@ -31,6 +31,7 @@ const (
 	codeTokenExpired      = 40142 // token expired
 	codeInvalidJWT        = 40144 // malformed or badly signed JWT
 	codeNotPermitted      = 40160 // capability does not permit the operation
+	codeNotFound          = 40400 // JWT kid names no configured key
 )
 
 // newError builds an Error whose status code is derived from the Ably code

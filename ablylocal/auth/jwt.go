@@ -55,7 +55,8 @@ func looksLikeJWT(s string) bool {
 // token (SDKs send "Bearer base64(token)"). Tokens issued by RequestToken
 // and HS256 Ably JWTs minted by the app with a key secret (kid = key name)
 // are accepted. An expired token yields 40142, a malformed or badly signed
-// JWT 40144, anything else 40101, all with status 401.
+// JWT 40144, anything else 40101, all with status 401; a JWT whose kid names
+// no configured key (unknown app or key) yields 40400 with status 404.
 func (a *Authority) AuthenticateToken(token string) (Identity, *Error) {
 	token = strings.TrimSpace(token)
 	if token == "" {
@@ -93,7 +94,9 @@ func (a *Authority) verifyJWT(token string) (Identity, *Error) {
 	}
 	k, found := a.byKey[h.Kid]
 	if !found {
-		return Identity{}, newError(codeInvalidJWT, "invalid JWT: kid %q is not a known key name", h.Kid)
+		// Ably answers 404 40400 (not a token error, so SDKs do not renew
+		// a token that can never work)
+		return Identity{}, newError(codeNotFound, "invalid JWT: kid %q names no key of this endpoint (want \"appId.keyId\" of a configured key)", h.Kid)
 	}
 	if !hmac.Equal(sig, hs256(k.Secret, parts[0]+"."+parts[1])) {
 		return Identity{}, newError(codeInvalidJWT, "invalid JWT: signature does not verify with the secret of key %q", k.Name)

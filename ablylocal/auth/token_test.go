@@ -243,6 +243,7 @@ func TestAuthenticateToken(t *testing.T) {
 		name     string
 		token    string
 		wantCode int
+		wantHTTP int // status of the error; 401 unless set
 		wantKey  string
 		wantCID  string
 		wantCap  string
@@ -257,7 +258,7 @@ func TestAuthenticateToken(t *testing.T) {
 		{name: "no exp", token: mintJWT("HS256", "app.key", "secret", noExp), wantCode: 40144},
 		{name: "no capability", token: mintJWT("HS256", "app.key", "secret", noCap), wantCode: 40144},
 		{name: "bad signature", token: mintJWT("HS256", "app.key", "wrong", valid), wantCode: 40144},
-		{name: "unknown kid", token: mintJWT("HS256", "app.other", "secret", valid), wantCode: 40144},
+		{name: "unknown kid", token: mintJWT("HS256", "app.other", "secret", valid), wantCode: 40400, wantHTTP: 404},
 		{name: "alg none", token: mintJWT("none", "app.key", "secret", valid), wantCode: 40144},
 		{name: "garbage parts", token: "a.b!.c", wantCode: 40144},
 		{name: "opaque unknown", token: "not-a-token", wantCode: 40101},
@@ -267,8 +268,12 @@ func TestAuthenticateToken(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			id, err := a.AuthenticateToken(tt.token)
 			if tt.wantCode != 0 {
-				if err == nil || err.Code != tt.wantCode || err.StatusCode != 401 {
-					t.Fatalf("AuthenticateToken error = %v, want %d/401", err, tt.wantCode)
+				want := tt.wantHTTP
+				if want == 0 {
+					want = 401
+				}
+				if err == nil || err.Code != tt.wantCode || err.StatusCode != want {
+					t.Fatalf("AuthenticateToken error = %v, want %d/%d", err, tt.wantCode, want)
 				}
 				return
 			}

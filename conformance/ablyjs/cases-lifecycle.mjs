@@ -1,5 +1,5 @@
 // Connection and channel lifecycle cases: heartbeats on an idle connection,
-// detach and close, clientId rules, failed resume, channel enumeration,
+// detach and close, clientId rules, channel enumeration,
 // presence, --limits ably and graceful shutdown. Cases that need a server
 // started with other flags (or that stop it) start their own through
 // ctx.ownServer().
@@ -212,36 +212,6 @@ export const lifecycleCases = [
     const got = await sub.next('rest-own');
     assert.equal(got.name, 'rest-own', `a rejected publish was delivered: ${got.name}`);
     assert.equal(got.clientId, 'alice', 'REST publish stamped with the token clientId');
-  }],
-
-  ['failed-resume', async (ctx) => {
-    // The server cannot resume: after a dropped transport ably-js reconnects
-    // with resume=<key>, gets CONNECTED with a new connectionId and 80008,
-    // re-attaches its channels and resends queued publishes.
-    const rt = ctx.realtime();
-    const other = ctx.realtime();
-    const name = uniq('resume');
-    const ch = rt.channels.get(name);
-    const sub = collect(ch);
-    await sub.attached;
-    await waitState(other.connection, 'connected');
-    const oldId = rt.connection.id;
-    const disconnected = waitState(rt.connection, 'disconnected');
-    transportOf(rt).wsConnection.terminate(); // abrupt drop, no close handshake
-    await disconnected;
-    const reconnected = waitState(rt.connection, 'connected');
-    const queued = ch.publish('queued', 'sent while disconnected');
-    const change = await reconnected;
-    assert.notEqual(rt.connection.id, oldId, 'expected a new connectionId');
-    assert.equal(change?.reason?.code, 80008, `resume reason: ${describeErr(change?.reason)}`);
-    await within(queued, 'ACK of the publish queued while disconnected');
-    await waitChannel(ch, 'attached');
-    assert.equal((await sub.next('queued')).name, 'queued');
-    await within(other.channels.get(name).publish('after', 'x'), 'publish by another client after the resume');
-    const got = await sub.next('after');
-    assert.equal(got.name, 'after', 'channel was not re-attached');
-    await within(ch.publish('own-after', 'x'), 'publish after the resume (msgSerial restarted)');
-    assert.equal((await sub.next('own-after')).connectionId, rt.connection.id);
   }],
 
   ['channel-enumeration', async (ctx) => {

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { coreCases } from './cases-core.mjs';
 import { limitCases } from './cases-limits.mjs';
 import { lifecycleCases } from './cases-lifecycle.mjs';
+import { fidelityCases } from './cases-fidelity.mjs';
 import { SkipCase, context, startServer } from './harness.mjs';
 
 const CASE_TIMEOUT = 30000;
@@ -23,7 +24,7 @@ describe('ably-js 2.28.0 against livesync-dev ably serve', () => {
   });
 
   for (const format of FORMATS) {
-    for (const [item, fn] of [...coreCases, ...limitCases, ...lifecycleCases]) {
+    for (const [item, fn] of [...coreCases, ...limitCases, ...lifecycleCases, ...fidelityCases]) {
       if (ONLY && !ONLY.has(item)) continue;
       test(`js:${format}:${item}`, { timeout: CASE_TIMEOUT }, async (t) => {
         const ctx = context(server, format);
