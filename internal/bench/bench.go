@@ -128,7 +128,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	pool, err := dbconn.Pool(ctx, st.Postgres.URL, "livesync-dev bench", generators+2)
+	pool, err := dbconn.Pool(ctx, st.Postgres.URL, "livesync-dev bench", int32(generatorsFor(o.Rate)+2))
 	if err != nil {
 		return nil, err
 	}

@@ -21,9 +21,13 @@ import (
 // (as the issue's measurement: 10 channels).
 const latencyChannels = 10
 
-// generators is how many goroutines, each with its own connection, insert
-// the latency rows: one alone tops out near 1/commit round trip.
-const generators = 8
+// generatorsFor is how many goroutines, each with its own connection,
+// insert the latency rows: one alone tops out near 1/commit round trip, so
+// one per 50 rows/s (a 20 ms commit still keeps up), 8..32. More would only
+// queue on NOTIFY's commit lock.
+func generatorsFor(rate float64) int {
+	return max(8, min(32, int(rate/50)))
+}
 
 // latencyInsertSQL inserts one row whose data.t is the insert's clock time
 // in microseconds since the epoch (the same host clock the subscriber reads).
@@ -33,7 +37,7 @@ VALUES ('lat-' || $1::bigint, $2, 'bench.latency',
 
 // latencyParams say how to load the path.
 type latencyParams struct {
-	pool     *pgxpool.Pool // at least `generators` connections
+	pool     *pgxpool.Pool // at least generatorsFor(rate) connections
 	ablyAddr string
 	ablyKey  string
 	channels int
@@ -104,6 +108,7 @@ func latencyFields(data any) (i, t int64, ok bool) {
 // connections, waits for every row to arrive (or gives up after a grace
 // period) and returns the quantiles.
 func measureLatency(ctx context.Context, p latencyParams) (Latency, error) {
+	generators := generatorsFor(p.rate)
 	res := Latency{Channels: p.channels, Generators: generators, Rate: p.rate, Seconds: p.duration.Seconds()}
 	rt, err := ably.NewRealtime(append(ablylocal.ClientOptions(p.ablyAddr, p.ablyKey), ably.WithAutoConnect(false))...)
 	if err != nil {
