@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -60,6 +61,11 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 	}
 	if strings.HasSuffix(exe, ".test") {
 		return &ExitError{Code: 1, Err: fmt.Errorf("bench runs the livesync-dev binary as separate processes; %s is a test binary", exe)}
+	}
+	if f.profile != "" {
+		if f.profile, err = filepath.Abs(f.profile); err != nil {
+			return usageError("--profile: %v", err)
+		}
 	}
 	opts := bench.Options{Executable: exe, Rows: f.rows, Channels: f.channels, Nodes: f.nodes, Rate: f.rate,
 		Duration:  time.Duration(f.seconds * float64(time.Second)),
