@@ -33,11 +33,16 @@ type Machine struct {
 
 // Config is the run's parameters.
 type Config struct {
-	Rows      int    `json:"rows"`
-	Channels  int    `json:"channels"`
-	Nodes     int    `json:"nodes"`
-	BatchSize int    `json:"batchSize"`
-	Backend   string `json:"backend"`
+	// Rows is the backlog size (--rows).
+	Rows int `json:"rows"`
+	// Channels is how many channels the backlog spreads over (--channels).
+	Channels int `json:"channels"`
+	// Nodes is the number of connector nodes (--nodes).
+	Nodes int `json:"nodes"`
+	// BatchSize is the connector's claim batch, also the ceiling loop's.
+	BatchSize int `json:"batchSize"`
+	// Backend is the sandbox's Postgres backend (native, compose, embedded).
+	Backend string `json:"backend"`
 	// Profiling is true when the connector ran with --pprof (slightly slower).
 	Profiling bool `json:"profiling"`
 }
@@ -93,28 +98,38 @@ type Memory struct {
 // CPU is CPU seconds used during the drain, next to the wall time: far
 // below wall × CPUs means the path waits rather than works.
 type CPU struct {
-	WallSeconds      float64 `json:"wallSeconds"`
+	// WallSeconds is the drain's duration.
+	WallSeconds float64 `json:"wallSeconds"`
+	// ConnectorSeconds is the `connector run` process's CPU time.
 	ConnectorSeconds float64 `json:"connectorSeconds"`
-	EndpointSeconds  float64 `json:"endpointSeconds"`
+	// EndpointSeconds is the background `ably serve` process's CPU time.
+	EndpointSeconds float64 `json:"endpointSeconds"`
 	// PostgresSeconds covers the postmaster and every backend (0 when unknown).
 	PostgresSeconds float64 `json:"postgresSeconds"`
 }
 
 // Stage is one connector histogram over one phase ("drain" or "latency").
 type Stage struct {
+	// Phase is "drain" or "latency".
 	Phase string `json:"phase"`
-	Name  string `json:"name"`
+	// Name is the histogram's metric name.
+	Name string `json:"name"`
 	// Unit is "ms" for histograms in seconds, "" when unscaled.
-	Unit  string  `json:"unit"`
-	Count int64   `json:"count"`
-	Mean  float64 `json:"mean"`
-	P50   float64 `json:"p50"`
-	P90   float64 `json:"p90"`
-	P99   float64 `json:"p99"`
+	Unit string `json:"unit"`
+	// Count is the number of observations in the phase.
+	Count int64 `json:"count"`
+	// Mean is sum / count; P50, P90 and P99 are estimated from the buckets
+	// by linear interpolation, as PromQL's histogram_quantile.
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
 }
 
 // Profile lists the profile files written.
 type Profile struct {
-	Dir   string   `json:"dir"`
+	// Dir is the --profile folder (absolute).
+	Dir string `json:"dir"`
+	// Files are the profiles written there.
 	Files []string `json:"files"`
 }
