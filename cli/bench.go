@@ -27,6 +27,7 @@ type benchFlags struct {
 	rate, seconds         float64
 	jsonOut               bool
 	profile               string
+	set                   []string
 }
 
 func newBenchCommand() *cobra.Command {
@@ -50,6 +51,7 @@ func newBenchCommand() *cobra.Command {
 	fl.Float64Var(&f.rate, "rate", 500, "latency phase: single-row inserts per second")
 	fl.Float64Var(&f.seconds, "seconds", 10, "latency phase: duration in seconds")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the result as one JSON document on stdout")
+	fl.StringArrayVar(&f.set, "set", nil, "connector.KEY=VALUE for the connector process, e.g. connector.lazyFence=true (repeatable; default: every key's default)")
 	fl.StringVar(&f.profile, "profile", "", "write the connector's CPU, block, mutex and heap profiles of the drain into this folder (runs it with --pprof)")
 	return cmd
 }
@@ -67,9 +69,13 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 			return usageError("--profile: %v", err)
 		}
 	}
+	settings, batch, err := benchSettings(f.set)
+	if err != nil {
+		return err
+	}
 	opts := bench.Options{Executable: exe, Rows: f.rows, Channels: f.channels, Nodes: f.nodes, Rate: f.rate,
 		Duration:  time.Duration(f.seconds * float64(time.Second)),
-		BatchSize: config.Default().Connector.BatchSize, ProfileDir: f.profile}
+		BatchSize: batch, Settings: settings, ProfileDir: f.profile}
 	if err := opts.Validate(); err != nil {
 		return usageError("%v", err)
 	}
@@ -95,6 +101,31 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 	}
 	printBench(out, res)
 	return nil
+}
+
+// benchSettings parses --set KEY=VALUE pairs (connector.* keys only, not
+// the ones bench sets itself) and validates them as the connector will,
+// without reading any livesync.yaml; it returns the batch size they give.
+func benchSettings(pairs []string) (map[string]string, int, error) {
+	if len(pairs) == 0 {
+		return nil, config.Default().Connector.BatchSize, nil
+	}
+	m := map[string]string{}
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || !strings.HasPrefix(k, "connector.") {
+			return nil, 0, usageError("--set %q: want connector.KEY=VALUE, e.g. --set connector.lazyFence=true", p)
+		}
+		if k == "connector.nodes" || k == "connector.healthAddr" {
+			return nil, 0, usageError("--set %s: bench sets this itself (use --nodes)", k)
+		}
+		m[k] = v
+	}
+	cfg, err := config.Load(config.Source{Env: []string{"LIVESYNC_CONFIG=" + os.DevNull}, Flags: m})
+	if err != nil {
+		return nil, 0, usageError("--set: %v", err)
+	}
+	return m, cfg.Connector.BatchSize, nil
 }
 
 // benchProgress shows the phase: a redrawn bar on a terminal, one plain

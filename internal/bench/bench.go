@@ -15,8 +15,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/livesync-dev/livesync-dev/config"
 	"github.com/livesync-dev/livesync-dev/dbconn"
 	"github.com/livesync-dev/livesync-dev/sandbox"
 )
@@ -35,6 +37,10 @@ type Options struct {
 	Duration time.Duration
 	// BatchSize is the connector's claim batch (the ceiling uses the same).
 	BatchSize int
+	// Settings are connector.* configuration keys for the connector process
+	// (as `--set KEY=VALUE`), passed as their LIVESYNC_* variables; the
+	// caller validates them and sets BatchSize to match.
+	Settings map[string]string
 	// ProfileDir, when set, runs the connector with --pprof and writes CPU,
 	// block, mutex and heap profiles of the drain there.
 	ProfileDir string
@@ -70,6 +76,11 @@ func (o Options) Validate() error {
 	if o.Duration <= 0 || o.Duration > time.Hour {
 		errs = append(errs, fmt.Errorf("--seconds %g is out of range: use more than 0 and at most 3600", o.Duration.Seconds()))
 	}
+	for k := range o.Settings {
+		if !strings.HasPrefix(k, "connector.") || settingsEnv(map[string]string{k: ""}) == nil {
+			errs = append(errs, fmt.Errorf("--set %s: only connector.* configuration keys can be set (see the README's configuration keys)", k))
+		}
+	}
 	if o.BatchSize < 1 || o.BatchSize > 1000 {
 		errs = append(errs, fmt.Errorf("batch size %d is out of range: use 1..1000", o.BatchSize))
 	}
@@ -90,7 +101,8 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	}
 	res = &Result{Date: time.Now().UTC().Format(time.RFC3339),
 		Machine: Machine{CPUs: runtime.NumCPU(), LoadAvgStart: loadAverage()},
-		Config:  Config{Rows: o.Rows, Channels: o.Channels, Nodes: o.Nodes, BatchSize: o.BatchSize, Profiling: o.ProfileDir != ""}}
+		Config: Config{Rows: o.Rows, Channels: o.Channels, Nodes: o.Nodes, BatchSize: o.BatchSize,
+			Settings: o.Settings, Profiling: o.ProfileDir != ""}}
 	if o.ProfileDir != "" {
 		if err := os.MkdirAll(o.ProfileDir, 0o755); err != nil {
 			return nil, fmt.Errorf("--profile: %w", err)
@@ -170,7 +182,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	}
 	pgCPU0, ablyCPU0 := treeCPUSeconds(pgPID), cpuSeconds(ablyPID)
 	start := time.Now()
-	conn, err := startProcess(o.Executable, dir, filepath.Join(dir, "connector.log"), args...)
+	conn, err := startProcess(o.Executable, dir, filepath.Join(dir, "connector.log"), settingsEnv(o.Settings), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -233,4 +245,25 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 		res.Stages = []Stage{}
 	}
 	return res, nil
+}
+
+// settingsEnv turns configuration keys into their LIVESYNC_* variables
+// (nil when a key is unknown).
+func settingsEnv(settings map[string]string) []string {
+	if len(settings) == 0 {
+		return nil
+	}
+	envs := map[string]string{}
+	for _, k := range config.KeyPaths() {
+		envs[k.Path] = k.Env
+	}
+	var out []string
+	for k, v := range settings {
+		e, ok := envs[k]
+		if !ok {
+			return nil
+		}
+		out = append(out, e+"="+v)
+	}
+	return out
 }

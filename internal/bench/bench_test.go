@@ -62,7 +62,8 @@ func TestBenchCommand(t *testing.T) {
 	}
 	bin := binary(t)
 
-	for _, bad := range [][]string{{"--rows", "0"}, {"--rows", "many"}, {"--rate", "-5"}, {"--nodes", "65"}, {"--seconds", "0"}} {
+	for _, bad := range [][]string{{"--rows", "0"}, {"--rows", "many"}, {"--rate", "-5"}, {"--nodes", "65"}, {"--seconds", "0"},
+		{"--set", "postgres.url=postgres://elsewhere"}, {"--set", "connector.batchSize=5000"}} {
 		_, stderr, code := run(t, bin, append([]string{"bench", "--json"}, bad...)...)
 		if code != 2 || !strings.Contains(stderr, strings.TrimPrefix(bad[0], "--")) {
 			t.Errorf("bench %v: exit %d, stderr %q; want exit 2 naming the flag", bad, code, stderr)
@@ -71,7 +72,7 @@ func TestBenchCommand(t *testing.T) {
 
 	profDir := filepath.Join(t.TempDir(), "prof")
 	const rows, rate, seconds = 2000, 100, 3
-	stdout, stderr, code := run(t, bin, "bench", "--rows", "2000", "--channels", "20", "--seconds", "3", "--rate", "100", "--json", "--profile", profDir)
+	stdout, stderr, code := run(t, bin, "bench", "--rows", "2000", "--channels", "20", "--seconds", "3", "--rate", "100", "--json", "--profile", profDir, "--set", "connector.batchSize=50")
 	if code != 0 {
 		t.Fatalf("bench exit %d\nstderr:\n%s", code, stderr)
 	}
@@ -116,7 +117,7 @@ func TestBenchCommand(t *testing.T) {
 	if drainAcks < rows {
 		t.Errorf("the drain's publish→ACK histogram counts %d, want at least %d: %+v", drainAcks, rows, r.Stages)
 	}
-	if r.Config.Rows != rows || r.Config.Channels != 20 || r.Config.Nodes != 1 || r.Config.BatchSize < 1 || !r.Config.Profiling {
+	if r.Config.Rows != rows || r.Config.Channels != 20 || r.Config.Nodes != 1 || r.Config.BatchSize != 50 || r.Config.Settings["connector.batchSize"] != "50" || !r.Config.Profiling {
 		t.Errorf("config not echoed: %+v", r.Config)
 	}
 	if r.Profile == nil || len(r.Profile.Files) == 0 {

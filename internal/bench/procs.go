@@ -49,14 +49,15 @@ type process struct {
 	err     error
 }
 
-func startProcess(exe, dir, logPath string, args ...string) (*process, error) {
+// startProcess starts the binary in dir with extra environment variables.
+func startProcess(exe, dir, logPath string, extraEnv []string, args ...string) (*process, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	defer logf.Close()
 	cmd := exec.Command(exe, args...)
-	cmd.Dir, cmd.Env = dir, childEnv()
+	cmd.Dir, cmd.Env = dir, append(childEnv(), extraEnv...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting `livesync-dev %s`: %w", strings.Join(args, " "), err)

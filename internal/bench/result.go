@@ -43,6 +43,8 @@ type Config struct {
 	BatchSize int `json:"batchSize"`
 	// Backend is the sandbox's Postgres backend (native, compose, embedded).
 	Backend string `json:"backend"`
+	// Settings are the connector.* keys set with --set (absent: defaults).
+	Settings map[string]string `json:"settings,omitempty"`
 	// Profiling is true when the connector ran with --pprof (slightly slower).
 	Profiling bool `json:"profiling"`
 }
