@@ -45,6 +45,7 @@ type connectorRunFlags struct {
 	fixedRate  bool
 	verbose    bool
 	force      bool
+	pprof      bool
 }
 
 func newConnectorRunCommand() *cobra.Command {
@@ -71,6 +72,7 @@ func newConnectorRunCommand() *cobra.Command {
 	fl.BoolVar(&f.ablyTLS, "ably-tls", false, "with --ably-host: use TLS")
 	fl.BoolVar(&f.fixedRate, "poll-fixed-rate", false, "poll every poll interval instead of LISTEN/NOTIFY")
 	fl.BoolVar(&f.verbose, "verbose", false, "log debug detail to stderr")
+	fl.BoolVar(&f.pprof, "pprof", false, "serve /debug/pprof on each node's health address and record block and mutex profiles")
 	fl.BoolVar(&f.force, "force", false, "with --pg-url: run even while the nodes table holds live nodes that are not ours")
 	return cmd
 }
@@ -111,6 +113,7 @@ func runConnector(cmd *cobra.Command, f connectorRunFlags) error {
 	}
 	bus := &connector.Bus{}
 	opts.Events = bus
+	opts.Profile = f.pprof
 	opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if _, err := opts.Validate(); err != nil {
 		return usageError("%v", err)

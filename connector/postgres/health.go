@@ -66,6 +66,9 @@ func startHealth(n *Node) (*healthServer, error) {
 	mux.HandleFunc("/health", n.serveHealth)
 	mux.Handle("/metrics", promhttp.HandlerFor(n.m.reg, promhttp.HandlerOpts{Registry: n.m.reg}))
 	mux.HandleFunc(connector.StatePath, n.serveState)
+	if n.opts.Profile {
+		registerProfiling(mux)
+	}
 	h := &healthServer{addr: ln.Addr().String(), srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, finished: make(chan struct{})}
 	go func() { defer close(h.finished); _ = h.srv.Serve(ln) }()
 	if n.opts.StateDir != "" {

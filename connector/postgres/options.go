@@ -89,6 +89,9 @@ type Options struct {
 	// StateDir, when set, is the .livesync folder: each node writes
 	// nodes/<id>.json there with its health address, removed on shutdown.
 	StateDir string
+	// Profile serves net/http/pprof under /debug/pprof/ on the health
+	// address and switches block and mutex profiling on (off by default).
+	Profile bool
 	// LazyFence skips the lock extension before a first attempt when the
 	// row's lock was set or extended less than lockTTL/3 ago (retries always
 	// extend). By default (false) every attempt is fenced: the row's lock is

@@ -1,0 +1,204 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/livesync-dev/livesync-dev/config"
+	"github.com/livesync-dev/livesync-dev/internal/bench"
+)
+
+func init() { commands = append(commands, newBenchCommand) }
+
+// benchFlags are `bench`'s flags.
+type benchFlags struct {
+	rows, channels, nodes int
+	rate, seconds         float64
+	jsonOut               bool
+	profile               string
+	set                   []string
+}
+
+func newBenchCommand() *cobra.Command {
+	var f benchFlags
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure drain rate, latency and memory on a throwaway sandbox",
+		Long: "Measure the user's path on a throwaway sandbox in a temporary folder (never your data): `sandbox up`\n" +
+			"(Postgres and the local endpoint) and `connector run` as separate processes of this binary, with\n" +
+			"the default configuration. One run reports: the drain of a --rows backlog over --channels channels\n" +
+			"against the raw claim+delete ceiling of the same database (same batch size, no publishing); commit →\n" +
+			"ably-go subscriber latency at --rate single-row transactions per second for --seconds; the\n" +
+			"connector's peak RSS; CPU per process; the connector's histograms. See BENCHMARKS.md.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&f.rows, "rows", 20000, "backlog rows to drain")
+	fl.IntVar(&f.channels, "channels", 20, "channels the backlog is spread over (latency uses at most 10)")
+	fl.IntVar(&f.nodes, "nodes", 1, "connector nodes (`connector run --nodes`)")
+	fl.Float64Var(&f.rate, "rate", 500, "latency phase: single-row inserts per second")
+	fl.Float64Var(&f.seconds, "seconds", 10, "latency phase: duration in seconds")
+	fl.BoolVar(&f.jsonOut, "json", false, "print the result as one JSON document on stdout")
+	fl.StringArrayVar(&f.set, "set", nil, "connector.KEY=VALUE for the connector process, e.g. connector.lazyFence=true (repeatable; default: every key's default)")
+	fl.StringVar(&f.profile, "profile", "", "write the connector's CPU, block, mutex and heap profiles of the drain into this folder (runs it with --pprof)")
+	return cmd
+}
+
+func runBench(cmd *cobra.Command, f benchFlags) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return &ExitError{Code: 1, Err: fmt.Errorf("cannot find this livesync-dev binary to run: %w", err)}
+	}
+	if strings.HasSuffix(exe, ".test") {
+		return &ExitError{Code: 1, Err: fmt.Errorf("bench runs the livesync-dev binary as separate processes; %s is a test binary", exe)}
+	}
+	if f.profile != "" {
+		if f.profile, err = filepath.Abs(f.profile); err != nil {
+			return usageError("--profile: %v", err)
+		}
+	}
+	settings, batch, err := benchSettings(f.set)
+	if err != nil {
+		return err
+	}
+	opts := bench.Options{Executable: exe, Rows: f.rows, Channels: f.channels, Nodes: f.nodes, Rate: f.rate,
+		Duration:  time.Duration(f.seconds * float64(time.Second)),
+		BatchSize: batch, Settings: settings, ProfileDir: f.profile}
+	if err := opts.Validate(); err != nil {
+		return usageError("%v", err)
+	}
+	stderr := cmd.ErrOrStderr()
+	tty := false
+	if fd, ok := stderr.(*os.File); ok {
+		tty = term.IsTerminal(int(fd.Fd()))
+	}
+	pr := &benchProgress{w: stderr, tty: tty}
+	opts.Progress = pr.update
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := bench.Run(ctx, opts)
+	pr.finish()
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	out := cmd.OutOrStdout()
+	if f.jsonOut {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	printBench(out, res)
+	return nil
+}
+
+// benchSettings parses --set KEY=VALUE pairs (connector.* keys only, not
+// the ones bench sets itself) and validates them as the connector will,
+// without reading any livesync.yaml; it returns the batch size they give.
+func benchSettings(pairs []string) (map[string]string, int, error) {
+	if len(pairs) == 0 {
+		return nil, config.Default().Connector.BatchSize, nil
+	}
+	m := map[string]string{}
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || !strings.HasPrefix(k, "connector.") {
+			return nil, 0, usageError("--set %q: want connector.KEY=VALUE, e.g. --set connector.lazyFence=true", p)
+		}
+		if k == "connector.nodes" || k == "connector.healthAddr" {
+			return nil, 0, usageError("--set %s: bench sets this itself (use --nodes)", k)
+		}
+		m[k] = v
+	}
+	cfg, err := config.Load(config.Source{Env: []string{"LIVESYNC_CONFIG=" + os.DevNull}, Flags: m})
+	if err != nil {
+		return nil, 0, usageError("--set: %v", err)
+	}
+	return m, cfg.Connector.BatchSize, nil
+}
+
+// benchProgress shows the phase: a redrawn bar on a terminal, one plain
+// line per phase otherwise.
+type benchProgress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	tty   bool
+	phase string
+	drawn bool
+}
+
+var benchPhaseText = map[string]string{
+	"sandbox": "starting a throwaway sandbox", "ceiling": "raw claim+delete ceiling",
+	"drain": "draining the backlog", "latency": "latency under load", "cleanup": "removing the sandbox",
+}
+
+func (p *benchProgress) update(u bench.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if u.Phase != p.phase {
+		if p.drawn {
+			fmt.Fprintln(p.w)
+			p.drawn = false
+		}
+		p.phase = u.Phase
+		if !p.tty {
+			fmt.Fprintf(p.w, "bench: %s\n", benchPhaseText[u.Phase])
+			return
+		}
+	}
+	if !p.tty {
+		return
+	}
+	line := fmt.Sprintf("bench: %-30s", benchPhaseText[u.Phase])
+	if u.Total > 0 {
+		const width = 30
+		filled := int(float64(width) * float64(u.Done) / float64(u.Total))
+		filled = max(0, min(filled, width))
+		line += fmt.Sprintf(" [%s%s] %d/%d", strings.Repeat("#", filled), strings.Repeat(".", width-filled), u.Done, u.Total)
+	}
+	fmt.Fprintf(p.w, "\r\033[K%s", line)
+	p.drawn = true
+}
+
+func (p *benchProgress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprintln(p.w)
+		p.drawn = false
+	}
+}
+
+// printBench prints the short human table.
+func printBench(w io.Writer, r *bench.Result) {
+	c := r.Config
+	fmt.Fprintf(w, "livesync-dev bench  %s  %d CPUs, load %.2f → %.2f  (%s Postgres, batch %d, %d node(s))\n\n",
+		r.Date, r.Machine.CPUs, r.Machine.LoadAvgStart, r.Machine.LoadAvgEnd, c.Backend, c.BatchSize, c.Nodes)
+	d := r.Drain
+	fmt.Fprintf(w, "drain      %d rows / %d channels   %8.0f rows/s  (%.2fs, startup %.0f ms)\n", d.Rows, c.Channels, d.RowsPerSec, d.Seconds, d.StartupMs)
+	fmt.Fprintf(w, "ceiling    raw claim+delete         %8.0f rows/s  (%.2fs)\n", d.CeilingRowsPerSec, d.CeilingSeconds)
+	fmt.Fprintf(w, "ratio      drain / ceiling          %8.3f\n", d.Ratio)
+	l := r.Latency
+	fmt.Fprintf(w, "latency    %g rows/s asked, %.0f achieved, %d/%d delivered, %d channels\n", l.Rate, l.AchievedRate, l.Received, l.Sent, l.Channels)
+	fmt.Fprintf(w, "           p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms\n", l.P50Ms, l.P90Ms, l.P99Ms, l.MaxMs)
+	fmt.Fprintf(w, "memory     connector peak RSS %.1f MB (after the drain %.1f MB)\n", r.Memory.ConnectorPeakRSSMB, r.Memory.ConnectorDrainPeakRSSMB)
+	fmt.Fprintf(w, "cpu        during the drain (%.2fs): connector %.2fs, endpoint %.2fs, postgres %.2fs\n",
+		r.CPU.WallSeconds, r.CPU.ConnectorSeconds, r.CPU.EndpointSeconds, r.CPU.PostgresSeconds)
+	for _, s := range r.Stages {
+		fmt.Fprintf(w, "stage      %-8s %-34s n=%-7d mean %.2f p50 %.2f p90 %.2f p99 %.2f %s\n", s.Phase, s.Name, s.Count, s.Mean, s.P50, s.P90, s.P99, s.Unit)
+	}
+	if r.Profile != nil {
+		fmt.Fprintf(w, "profiles   %s (go tool pprof -top FILE)\n", r.Profile.Dir)
+	}
+}

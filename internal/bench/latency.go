@@ -1,0 +1,211 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ably/ably-go/ably"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/livesync-dev/livesync-dev/ablylocal"
+)
+
+// latencyChannels caps the channels the latency phase spreads rows over
+// (as the issue's measurement: 10 channels).
+const latencyChannels = 10
+
+// generatorsFor is how many goroutines, each with its own connection,
+// insert the latency rows: one alone tops out near 1/commit round trip, so
+// one per 50 rows/s (a 20 ms commit still keeps up), 8..32. More would only
+// queue on NOTIFY's commit lock.
+func generatorsFor(rate float64) int {
+	return max(8, min(32, int(rate/50)))
+}
+
+// latencyInsertSQL inserts one row whose data.t is the insert's clock time
+// in microseconds since the epoch (the same host clock the subscriber reads).
+var latencyInsertSQL = fmt.Sprintf(`INSERT INTO %s (mutation_id, channel, name, data)
+VALUES ('lat-' || $1::bigint, $2, 'bench.latency',
+  jsonb_build_object('i', $1::bigint, 't', (extract(epoch FROM clock_timestamp()) * 1000000)::bigint))`, outbox)
+
+// latencyParams say how to load the path.
+type latencyParams struct {
+	pool     *pgxpool.Pool // at least generatorsFor(rate) connections
+	ablyAddr string
+	ablyKey  string
+	channels int
+	rate     float64
+	duration time.Duration
+	progress func(done, total int64)
+}
+
+// receiver records what the subscriber got.
+type receiver struct {
+	mu    sync.Mutex
+	seen  map[int64]bool
+	lat   []time.Duration
+	count atomic.Int64
+}
+
+func (r *receiver) onMessage(m *ably.Message) {
+	now := time.Now()
+	i, t, ok := latencyFields(m.Data)
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen[i] {
+		return // a duplicate delivery counts once
+	}
+	r.seen[i] = true
+	r.lat = append(r.lat, now.Sub(time.UnixMicro(t)))
+	r.count.Add(1)
+}
+
+// latencyFields reads {"i":…, "t":…} from a message's data, whichever
+// form the SDK decoded it to.
+func latencyFields(data any) (i, t int64, ok bool) {
+	var m map[string]any
+	switch d := data.(type) {
+	case map[string]any:
+		m = d
+	case string:
+		if json.Unmarshal([]byte(d), &m) != nil {
+			return 0, 0, false
+		}
+	case []byte:
+		if json.Unmarshal(d, &m) != nil {
+			return 0, 0, false
+		}
+	default:
+		return 0, 0, false
+	}
+	num := func(v any) (int64, bool) {
+		switch x := v.(type) {
+		case float64:
+			return int64(x), true
+		case json.Number:
+			n, err := strconv.ParseInt(string(x), 10, 64)
+			return n, err == nil
+		}
+		return 0, false
+	}
+	i, ok1 := num(m["i"])
+	t, ok2 := num(m["t"])
+	return i, t, ok1 && ok2
+}
+
+// measureLatency subscribes with ably-go to the latency channels, inserts
+// rate rows/s for duration as single-row transactions from several
+// connections, waits for every row to arrive (or gives up after a grace
+// period) and returns the quantiles.
+func measureLatency(ctx context.Context, p latencyParams) (Latency, error) {
+	generators := generatorsFor(p.rate)
+	res := Latency{Channels: p.channels, Generators: generators, Rate: p.rate, Seconds: p.duration.Seconds()}
+	rt, err := ably.NewRealtime(append(ablylocal.ClientOptions(p.ablyAddr, p.ablyKey), ably.WithAutoConnect(false))...)
+	if err != nil {
+		return res, fmt.Errorf("latency subscriber: %w", err)
+	}
+	defer rt.Close()
+	rt.Connect()
+	recv := &receiver{seen: map[int64]bool{}}
+	names := make([]string, p.channels)
+	for c := range names {
+		names[c] = fmt.Sprintf("bench-lat-%d", c)
+		actx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		unsub, err := rt.Channels.Get(names[c]).SubscribeAll(actx, recv.onMessage)
+		cancel()
+		if err != nil {
+			return res, fmt.Errorf("latency subscriber: attaching %s: %w", names[c], err)
+		}
+		defer unsub()
+	}
+
+	total := int64(math.Round(p.rate * p.duration.Seconds()))
+	interval := time.Duration(float64(time.Second) / p.rate)
+	var next, sent atomic.Int64
+	var lastCommit atomic.Int64
+	errs := make(chan error, generators)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for g := 0; g < generators; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= total || ctx.Err() != nil {
+					return
+				}
+				if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
+					time.Sleep(wait) // pacing to the schedule, not synchronisation
+				}
+				if _, err := p.pool.Exec(ctx, latencyInsertSQL, i, names[i%int64(len(names))]); err != nil {
+					errs <- fmt.Errorf("latency insert: %w", err)
+					return
+				}
+				sent.Add(1)
+				lastCommit.Store(time.Since(start).Nanoseconds())
+			}
+		}()
+	}
+	progressDone := make(chan struct{})
+	go func() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-progressDone:
+				return
+			case <-t.C:
+				if p.progress != nil {
+					p.progress(recv.count.Load(), total)
+				}
+			}
+		}
+	}()
+	defer close(progressDone)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return res, err
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	res.Sent = int(sent.Load())
+	if d := time.Duration(lastCommit.Load()); d > 0 {
+		res.AchievedRate = round(float64(res.Sent)/d.Seconds(), 1)
+	}
+	// Wait for the stragglers: poll with a deadline (no event says "all in").
+	deadline := time.Now().Add(15 * time.Second)
+	for recv.count.Load() < int64(res.Sent) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	recv.mu.Lock()
+	lat := append([]time.Duration(nil), recv.lat...)
+	recv.mu.Unlock()
+	res.Received = len(lat)
+	if len(lat) > 0 {
+		sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
+		q := func(f float64) float64 {
+			k := int(math.Ceil(f*float64(len(lat)))) - 1
+			k = max(0, min(k, len(lat)-1))
+			return round(float64(lat[k].Microseconds())/1000, 2)
+		}
+		res.P50Ms, res.P90Ms, res.P99Ms, res.MaxMs = q(0.5), q(0.9), q(0.99), q(1)
+	}
+	if p.progress != nil {
+		p.progress(int64(res.Received), total)
+	}
+	return res, nil
+}
