@@ -29,9 +29,9 @@ const doctorTimeout = 30 * time.Second
 type doctorOptions struct {
 	pgURL    string
 	mongoURL string
-	role  string
-	json  bool
-	names schema.Names
+	role     string
+	json     bool
+	names    schema.Names
 }
 
 func newDoctorCommand() *cobra.Command {
