@@ -72,6 +72,8 @@ type Mongo struct {
 	PrimarySite string `yaml:"primarySite" enum:"|eu-central-1-A|eu-west-1-A|us-east-1-A|us-east-2-A|us-west-1-A" doc:"Ably primary site of the hosted rule; kept for parity, unused locally."`
 	// DataEncoding selects the Extended JSON flavour of published data.
 	DataEncoding string `yaml:"dataEncoding" enum:"relaxed|canonical" doc:"Extended JSON flavour of the published change event (a sandbox choice; Ably does not document it)."`
+	// CheckpointInterval is how often the resume token is stored.
+	CheckpointInterval time.Duration `yaml:"checkpointInterval" doc:"How often the resume token is stored in the database's 'ably' collection (also at shutdown); events after it are replayed, and de-duplicated by Ably, after a crash."`
 }
 
 // Connector tunes the local connector (spec §1.5 and its review corrections).
@@ -191,6 +193,7 @@ func Default() Config {
 			FullDocument:             "off",
 			FullDocumentBeforeChange: "off",
 			DataEncoding:             "relaxed",
+			CheckpointInterval:       time.Second,
 		},
 		Connector: Connector{
 			PollInterval:     time.Second,
