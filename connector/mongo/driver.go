@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -34,6 +36,9 @@ func Dial(ctx context.Context, url string, timeout time.Duration) (*mongo.Client
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("mongo URL: %w", err)
 	}
+	if err := probeHosts(ctx, o.Hosts, min(3*time.Second, timeout)); err != nil {
+		return nil, err
+	}
 	client, err := mongo.Connect(o)
 	if err != nil {
 		return nil, err
@@ -45,6 +50,30 @@ func Dial(ctx context.Context, url string, timeout time.Duration) (*mongo.Client
 		return nil, err
 	}
 	return client, nil
+}
+
+// probeHosts fails at once, naming the hosts, when no host of a
+// mongodb:// URL accepts a TCP connection (the driver would retry until
+// its server selection timeout). SRV URLs (no host list) are not probed.
+func probeHosts(ctx context.Context, hosts []string, timeout time.Duration) error {
+	if len(hosts) == 0 {
+		return nil
+	}
+	d := net.Dialer{Timeout: timeout}
+	var errs []string
+	for _, h := range hosts {
+		c, err := d.DialContext(ctx, "tcp", h)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		var op *net.OpError
+		if errors.As(err, &op) && op.Err != nil {
+			err = op.Err
+		}
+		errs = append(errs, h+": "+err.Error())
+	}
+	return fmt.Errorf("cannot reach MongoDB at %s", strings.Join(errs, "; "))
 }
 
 // Driver is the driver-backed Source and TokenStore of one rule: change

@@ -1,9 +1,12 @@
 package mongo
 
 import (
+	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -67,5 +70,25 @@ func TestTokenFromDocument(t *testing.T) {
 		if !errors.Is(err, ErrTokenUnreadable) || !strings.Contains(err.Error(), "resumeToken") {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestDialUnreachableNamesHost: a refused host fails at once (not after
+// the server selection timeout), naming the host.
+func TestDialUnreachableNamesHost(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // a hang fails the test
+	defer cancel()
+	_, err = Dial(ctx, "mongodb://"+addr+"/app", time.Minute)
+	if err == nil || !strings.Contains(err.Error(), "cannot reach MongoDB at "+addr) {
+		t.Errorf("got %v", err)
+	}
+	if _, err := Dial(ctx, "mongodb://h:1/?replicaSet=rs0&directConnection=true&loadBalanced=true", time.Second); err == nil {
+		t.Error("an invalid URL connected")
 	}
 }
