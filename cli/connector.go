@@ -49,6 +49,8 @@ type connectorRunFlags struct {
 	fixedRate  bool
 	verbose    bool
 	force      bool
+	mongo      bool
+	mongoURL   string
 }
 
 func newConnectorRunCommand() *cobra.Command {
@@ -62,6 +64,9 @@ func newConnectorRunCommand() *cobra.Command {
 			"are released and each node deletes its row in the nodes table.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.mongo {
+				return runMongoConnector(cmd, f)
+			}
 			return runConnector(cmd, f)
 		},
 	}
@@ -75,6 +80,8 @@ func newConnectorRunCommand() *cobra.Command {
 	fl.BoolVar(&f.ablyTLS, "ably-tls", false, "with --ably-host: use TLS")
 	fl.BoolVar(&f.fixedRate, "poll-fixed-rate", false, "poll every poll interval instead of LISTEN/NOTIFY")
 	fl.BoolVar(&f.verbose, "verbose", false, "log debug detail to stderr")
+	fl.BoolVar(&f.mongo, "mongo", false, "run the MongoDB change-stream connector (livesync.yaml's mongo section) instead of the Postgres one")
+	fl.StringVar(&f.mongoURL, "mongo-url", "", "with --mongo: the replica set (default: mongo.url, else the sandbox's)")
 	fl.BoolVar(&f.force, "force", false, "with --pg-url: run even while the nodes table holds live nodes that are not ours")
 	return cmd
 }
