@@ -71,15 +71,9 @@ func runMongoConnector(cmd *cobra.Command, f connectorRunFlags) error {
 	m := cfg.Mongo
 	drv := mongo.NewDriver(client, m.Database, m.Collection)
 	bus := &connector.Bus{}
-	opts := mongo.Options{
-		Database: m.Database, Collection: m.Collection, Pipeline: m.Pipeline,
-		FullDocument: m.FullDocument, FullDocumentBeforeChange: m.FullDocumentBeforeChange,
-		DataEncoding: m.DataEncoding, CheckpointInterval: m.CheckpointInterval,
-		RetryMin: cfg.Connector.Retry.Min, RetryMax: cfg.Connector.Retry.Max,
-		PermanentCodes: append([]int(nil), cfg.Connector.PermanentCodes...),
-		Source:         drv, Tokens: drv, Ably: ablyOpts, RealAbly: real, Events: bus,
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
-	}
+	opts := mongoOptions(cfg)
+	opts.Source, opts.Tokens, opts.Ably, opts.RealAbly, opts.Events = drv, drv, ablyOpts, real, bus
+	opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	events, unsub := bus.Subscribe(4096)
 	defer unsub()
 	c, err := mongo.Start(ctx, opts)

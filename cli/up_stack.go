@@ -34,6 +34,8 @@ type upStack struct {
 	tail     *monitor.Tail
 	logger   *slog.Logger
 
+	mongo *mongoRunner
+
 	mu       sync.Mutex
 	group    *postgres.Group
 	connOpts postgres.Options
@@ -79,6 +81,9 @@ func startStack(ctx context.Context, cfg *config.Config, f upFlags, progress, lo
 		s.connOpts.Logger = s.logger
 		if s.group, err = postgres.StartNodes(ctx, s.connOpts); err != nil {
 			return s, err
+		}
+		if !s.external {
+			s.mongo = startMongoBeside(ctx, s.st, cfg, s.bus, s.logger, progress)
 		}
 	}
 	mopts := monitor.Options{Names: names(cfg), ReadOnly: s.readonly, StuckAfter: cfg.Dashboard.StuckThreshold, LockTTL: cfg.Connector.LockTTL}
@@ -155,6 +160,7 @@ func (s *upStack) stop(out io.Writer) {
 	if s.tail != nil {
 		s.tail.Close()
 	}
+	s.mongo.stop(out)
 	s.mu.Lock()
 	g := s.group
 	s.group = nil
