@@ -68,6 +68,14 @@ func startMongoBeside(ctx context.Context, st *sandbox.State, cfg *config.Config
 	return &mongoRunner{client: client, conn: c}
 }
 
+// connector is the running connector, nil when none.
+func (m *mongoRunner) connector() *mongo.Connector {
+	if m == nil {
+		return nil
+	}
+	return m.conn
+}
+
 // stop stores the resume token and disconnects.
 func (m *mongoRunner) stop(out io.Writer) {
 	if m == nil {
