@@ -46,17 +46,19 @@ func runInsertMongo(cmd *cobra.Command, m mongoInsertFlags, f monitorFlags, data
 	if (m.update != "" || m.delete != "") && cmd.Flags().Changed("count") {
 		return usageError("--count applies to inserts only")
 	}
-	doc := bson.D{}
+	var text string
 	if cmd.Flags().Changed("data") {
 		b, err := readData(data)
 		if err != nil {
 			return usageError("%v", err)
 		}
-		if err := bson.UnmarshalExtJSON(b, false, &doc); err != nil {
-			return usageError("--data must be a JSON object (relaxed Extended JSON, e.g. {\"qty\": 2, \"at\": {\"$date\": \"2024-01-01T00:00:00Z\"}}): %v", err)
-		}
+		text = string(b)
 	} else if m.update != "" {
 		return usageError("--update needs --data with the fields to set")
+	}
+	doc, err := mongo.ParseDocument(text)
+	if err != nil {
+		return usageError("--data: %v", err)
 	}
 	if f.readonly {
 		return &ExitError{Code: 1, Err: monitor.ErrReadOnly}
@@ -108,21 +110,9 @@ func runInsertMongo(cmd *cobra.Command, m mongoInsertFlags, f monitorFlags, data
 		fmt.Fprintf(out, "%s document %s in %s\n", verb, id, ns)
 		return nil
 	default:
-		docs := make([]any, count)
-		for i := range docs {
-			docs[i] = doc
-		}
-		r, err := coll.InsertMany(ctx, docs)
+		ids, err := mongo.NewDriver(client, cfg.Mongo.Database, cfg.Mongo.Collection).DocumentInsert(ctx, mongo.DocumentInsertParams{JSON: text, Count: count})
 		if err != nil {
 			return &ExitError{Code: 1, Err: err}
-		}
-		ids := make([]string, len(r.InsertedIDs))
-		for i, id := range r.InsertedIDs {
-			if oid, ok := id.(bson.ObjectID); ok {
-				ids[i] = oid.Hex()
-			} else {
-				ids[i] = fmt.Sprint(id)
-			}
 		}
 		if f.jsonOut {
 			return writeJSON(out, map[string][]string{"ids": ids})

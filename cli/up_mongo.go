@@ -19,6 +19,7 @@ import (
 type mongoRunner struct {
 	client *mongodrv.Client
 	conn   *mongo.Connector
+	drv    *mongo.Driver
 }
 
 // mongoOptions maps livesync.yaml's mongo section (and the connector's
@@ -65,7 +66,7 @@ func startMongoBeside(ctx context.Context, st *sandbox.State, cfg *config.Config
 		return nil
 	}
 	fmt.Fprintf(progress, "mongo connector: watching %s.%s\n", cfg.Mongo.Database, cfg.Mongo.Collection)
-	return &mongoRunner{client: client, conn: c}
+	return &mongoRunner{client: client, conn: c, drv: drv}
 }
 
 // connector is the running connector, nil when none.
@@ -74,6 +75,14 @@ func (m *mongoRunner) connector() *mongo.Connector {
 		return nil
 	}
 	return m.conn
+}
+
+// docs writes test documents (the dashboard's insert form); nil when none.
+func (m *mongoRunner) docs() *mongo.Driver {
+	if m == nil {
+		return nil
+	}
+	return m.drv
 }
 
 // stop stores the resume token and disconnects.

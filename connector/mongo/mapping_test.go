@@ -143,3 +143,23 @@ func TestMessageIDDeterministic(t *testing.T) {
 		t.Error("id changed with token fields other than _data")
 	}
 }
+
+// TestParseDocument: test documents are JSON objects in relaxed Extended
+// JSON; anything else is refused with an example.
+func TestParseDocument(t *testing.T) {
+	d, err := ParseDocument(`{"qty": 2, "at": {"$date": "2024-01-01T00:00:00Z"}, "id": {"$oid": "65a1b2c3d4e5f60718293a4b"}}`)
+	if err != nil || len(d) != 3 {
+		t.Fatalf("%v %v", d, err)
+	}
+	if _, ok := d[1].Value.(bson.DateTime); !ok {
+		t.Errorf("$date read as %T", d[1].Value)
+	}
+	if d, err := ParseDocument(""); err != nil || len(d) != 0 {
+		t.Errorf("empty: %v %v", d, err)
+	}
+	for _, bad := range []string{"[1]", `"x"`, "{", "3"} {
+		if _, err := ParseDocument(bad); err == nil || !strings.Contains(err.Error(), "JSON object") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

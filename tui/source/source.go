@@ -31,6 +31,8 @@ type Options struct {
 	EventBuffer int
 	// Mongo is the Mongo connector this process runs; nil: none.
 	Mongo *mongo.Connector
+	// MongoDocs writes test documents into the watched collection; nil: none.
+	MongoDocs *mongo.Driver
 }
 
 // Source implements model.Source over the monitor and the connector.
