@@ -180,7 +180,7 @@ func TestHistoryLostIsStuckUntilTokenDeleted(t *testing.T) {
 	c := e.start(t, e.options())
 	st := waitState(t, c, "stuck", func(s State) bool { return s.Stream == StreamStuck })
 	if st.LastErrorCode != CodeHistoryLost || !strings.Contains(st.Reason, "history lost") ||
-		!strings.Contains(st.Action, "may not have been published") || !strings.Contains(st.Action, `ably.deleteOne({_id: "orders"})`) {
+		!strings.Contains(st.Action, "since 2023-11-14T22:13:21Z (the stored token's cluster time) may not have been published") || !strings.Contains(st.Action, `ably.deleteOne({_id: "orders"})`) {
 		t.Fatalf("state %+v", st)
 	}
 	e.tokens.set(func(m *memTokens) { delete(m.tokens, "orders") }) // the advised action

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,9 +28,10 @@ type Connector struct {
 	tickDone chan struct{}
 	stopTick func()
 
-	mu    sync.Mutex
-	st    State
-	saved struct {
+	mu          sync.Mutex
+	st          State
+	resumedFrom bson.Raw // the token the current stream resumed from
+	saved       struct {
 		seq, events int64
 		token       bson.Raw
 	}
@@ -146,6 +149,21 @@ func (c *Connector) checkpoint(ctx context.Context) error {
 	c.mu.Unlock()
 	c.opts.Logger.Debug("resume token stored", "rule", c.opts.Rule, "token", tokenData(tok))
 	return nil
+}
+
+// TokenTime decodes the cluster time a resume token points at (the
+// timestamp that leads a token's _data on MongoDB 4.2+: 0x82, then 4 bytes
+// of seconds); false when the token has another form.
+func TokenTime(tok bson.Raw) (time.Time, bool) {
+	d := tokenData(tok)
+	if len(d) < 18 || !strings.HasPrefix(d, "82") {
+		return time.Time{}, false
+	}
+	secs, err := strconv.ParseUint(d[2:10], 16, 32)
+	if err != nil || secs == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(secs), 0).UTC(), true
 }
 
 // tokenData is a token's _data string, else its Extended JSON.

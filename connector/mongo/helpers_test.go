@@ -19,9 +19,10 @@ import (
 // (resume after a token, history lost when the token is gone), memTokens
 // the "ably" collection. Events are real BSON change events.
 
-// token builds a resume token like a server's: {_data: "82<hex>"}.
+// token builds a resume token like a server's: {_data: "82" + cluster
+// time (seconds 1700000000+n, increment 1) + the rest}.
 func token(n int) bson.Raw {
-	raw, _ := bson.Marshal(bson.D{{Key: "_data", Value: fmt.Sprintf("8265%08X000000%02X2B042C0100296E5A1004%032X", 1700000000+n, n%256, n)}})
+	raw, _ := bson.Marshal(bson.D{{Key: "_data", Value: fmt.Sprintf("82%08X000000012B042C0100296E5A1004%032X04", 1700000000+n, n)}})
 	return raw
 }
 

@@ -28,9 +28,13 @@ func (c *Connector) run(ctx context.Context) {
 		switch CodeOf(err) {
 		case CodeHistoryLost:
 			wait = c.opts.RetryMax
+			since := "the stored token"
+			if at, ok := TokenTime(c.lostToken()); ok {
+				since = at.Format(time.RFC3339) + " (the stored token's cluster time)"
+			}
 			c.setStream(StreamStuck, err.Error(),
-				fmt.Sprintf("changes made to %s.%s since the stored token may not have been published; to restart from now, delete the token: db.getSiblingDB(%q).ably.deleteOne({_id: %q})",
-					c.opts.Database, c.opts.Collection, c.opts.Database, c.opts.Rule))
+				fmt.Sprintf("changes made to %s.%s since %s may not have been published; to restart from now, delete the token: db.getSiblingDB(%q).ably.deleteOne({_id: %q})",
+					c.opts.Database, c.opts.Collection, since, c.opts.Database, c.opts.Rule))
 		case CodeTokenRead:
 			wait = c.opts.RetryMax
 			c.setStream(StreamStuck, err.Error(),
@@ -66,6 +70,9 @@ func (c *Connector) session(ctx context.Context) (progressed bool, err error) {
 		}
 		resume = stored
 	}
+	c.mu.Lock()
+	c.resumedFrom = resume
+	c.mu.Unlock()
 	stream, err := c.opts.Source.StreamOpen(ctx, StreamParams{
 		Pipeline: c.pipeline, FullDocument: c.opts.FullDocument,
 		FullDocumentBeforeChange: c.opts.FullDocumentBeforeChange, ResumeAfter: resume,
@@ -98,6 +105,13 @@ func (c *Connector) session(ctx context.Context) (progressed bool, err error) {
 			c.markHandled(tok, ch.Event != nil)
 		}
 	}
+}
+
+// lostToken is the token the last stream resumed from.
+func (c *Connector) lostToken() bson.Raw {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resumedFrom
 }
 
 // eventToken is an event's _id (its resume token), nil when absent.
