@@ -41,8 +41,8 @@ func TestPublishesEventsInStreamOrder(t *testing.T) {
 	if a := s.on("audit"); len(a) != 1 || a[0].ID != MessageID(token(2)) {
 		t.Errorf("audit received %v", a)
 	}
-	st := waitState(t, c, "3 published", func(s State) bool { return s.Published == 3 })
-	if st.EventsSinceCheckpoint != 3 || st.Rule != "orders" {
+	st := waitState(t, c, "3 handled", func(s State) bool { return s.EventsSinceCheckpoint == 3 })
+	if st.Published != 3 || st.Rule != "orders" {
 		t.Errorf("state %+v", st)
 	}
 	p := e.log.opened()[0]
