@@ -27,7 +27,7 @@ func init() { commands = append(commands, newConnectorCommand) }
 func newConnectorCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "connector",
-		Short: "Run the LiveSync Postgres connector headless",
+		Short: "Run the LiveSync connector headless (Postgres, or MongoDB with run --mongo)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return usageError("connector needs a subcommand: run")

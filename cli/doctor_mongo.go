@@ -14,6 +14,9 @@ import (
 // runDoctorMongo checks --mongo-url against the mongo section of the
 // configuration.
 func runDoctorMongo(cmd *cobra.Command, o *doctorOptions) error {
+	if o.pgURL != "" {
+		return usageError("doctor checks one database per run: run it once with --pg-url and once with --mongo-url")
+	}
 	cfg, err := loadConfig(cmd, nil)
 	if err != nil {
 		return err

@@ -37,6 +37,9 @@ func TestDoctorMongoUnreachable(t *testing.T) {
 	if strings.Contains(stdout+stderr, "secret") || strings.Contains(stderr, "goroutine") {
 		t.Errorf("password or stack trace in output:\n%s\n%s", stdout, stderr)
 	}
+	if _, stderr, code := runCLI(t, "doctor", "--mongo-url", "mongodb://"+addr+"/app", "--pg-url", "postgres://x@127.0.0.1:1/db"); code != 2 || !strings.Contains(stderr, "one database per run") {
+		t.Errorf("both URLs: exit %d %s", code, stderr)
+	}
 	_, stderr, code = runCLI(t, "doctor", "--mongo-url", "mongodb://h:1/app?replicaSet=")
 	if code == 0 || strings.Contains(stderr, "goroutine") {
 		t.Errorf("bad URL: exit %d %s", code, stderr)
