@@ -17,7 +17,9 @@ import (
 // database, as the LiveSync docs ask (read + changeStream on the database,
 // read/write on its "ably" collection).
 const (
+	// MongoRole is the connector's role in the watched database.
 	MongoRole = "livesyncConnector"
+	// MongoUser is the connector's user (password generated per provisioning).
 	MongoUser = "livesync_user"
 )
 

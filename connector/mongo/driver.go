@@ -148,6 +148,7 @@ func (s *driverStream) StreamNext(ctx context.Context) (Change, error) {
 	return Change{Token: cloneRaw(s.cs.ResumeToken())}, nil
 }
 
+// StreamClose implements Stream.
 func (s *driverStream) StreamClose(ctx context.Context) error { return s.cs.Close(ctx) }
 
 func cloneRaw(r bson.Raw) bson.Raw {
