@@ -69,7 +69,8 @@ func sandboxOptions(configFile string, progress io.Writer, cfg *config.Config) s
 		PostgresVersion: cfg.Sandbox.PostgresVersion, EmbeddedRepository: cfg.Sandbox.EmbeddedRepository,
 		Executable: selfExecutable(), AblyAddr: cfg.Ably.Local.Addr, Progress: progress,
 		Mongo: sandbox.MongoOptions{URL: cfg.Mongo.URL, Database: cfg.Mongo.Database, Collection: cfg.Mongo.Collection,
-			PrePostImages: cfg.Mongo.FullDocument == "whenAvailable" || cfg.Mongo.FullDocumentBeforeChange == "whenAvailable"},
+			PrePostImages: cfg.Mongo.FullDocument == "whenAvailable" || cfg.Mongo.FullDocumentBeforeChange == "whenAvailable",
+			Disabled:      cfg.Sandbox.Mongo == "off"},
 	}
 	if configFile != "" {
 		// The background endpoint reads ably.local from the same file.

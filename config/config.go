@@ -131,6 +131,8 @@ type Sandbox struct {
 	EmbeddedRepository string `yaml:"embeddedRepository" doc:"Maven repository the embedded backend downloads Postgres binaries (zonky jars) from; point it at a mirror when offline."`
 	// Indexes creates the dashboard's partial indexes on the outbox.
 	Indexes bool `yaml:"indexes" doc:"Create the partial indexes that keep dashboard queries fast on large outboxes."`
+	// Mongo says whether the sandbox provides MongoDB.
+	Mongo string `yaml:"mongo" enum:"auto|off" doc:"MongoDB for the Mongo connector: auto tries mongo.url, compose (single-node replica set), then a native mongod; off never starts one."`
 }
 
 // Ably says where messages are published.
@@ -214,6 +216,7 @@ func Default() Config {
 			PostgresVersion:    "16",
 			EmbeddedRepository: "https://repo1.maven.org/maven2",
 			Indexes:            true,
+			Mongo:              "auto",
 		},
 		Ably: Ably{
 			Local: AblyLocal{

@@ -53,7 +53,7 @@ func ensureMongo(ctx context.Context, dir string, opts Options, prev MongoState)
 		o.Collection = "events"
 	}
 	if o.Disabled {
-		return MongoState{Reason: "disabled by configuration"}
+		return MongoState{Reason: "disabled by sandbox.mongo: off; set it to auto to enable MongoDB"}
 	}
 	out := opts.progress()
 	if o.URL != "" {

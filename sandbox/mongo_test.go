@@ -76,3 +76,12 @@ func TestMongoNative(t *testing.T) {
 		t.Fatal("the connector URL does not answer")
 	}
 }
+
+// TestMongoDisabled: sandbox.mongo: off never starts MongoDB and says how
+// to turn it back on.
+func TestMongoDisabled(t *testing.T) {
+	st := ensureMongo(context.Background(), t.TempDir(), Options{Mongo: MongoOptions{Disabled: true, URL: "mongodb://127.0.0.1:1/"}}, MongoState{})
+	if st.Available || !strings.Contains(st.Reason, "sandbox.mongo") {
+		t.Errorf("state %+v", st)
+	}
+}
