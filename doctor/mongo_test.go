@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"net"
+	"os"
 	"strings"
 	"testing"
 )
@@ -29,5 +30,24 @@ func TestMongoChecksOffline(t *testing.T) {
 	}
 	if c := Mongo(context.Background(), MongoParams{URL: "postgres://x"}); c[len(c)-1].Status != Fail {
 		t.Errorf("non-Mongo URL: %+v", c)
+	}
+}
+
+// TestMongoChecksAgainstMongod runs every check on a real replica set
+// (LIVESYNC_TEST_MONGO_URL); it skips without one.
+func TestMongoChecksAgainstMongod(t *testing.T) {
+	url := os.Getenv("LIVESYNC_TEST_MONGO_URL")
+	if url == "" {
+		t.Skip("no mongod: set LIVESYNC_TEST_MONGO_URL to a replica set to run the MongoDB doctor checks")
+	}
+	checks := Mongo(context.Background(), MongoParams{URL: url, Database: "livesync_doctor_test", Collection: "events",
+		Pipeline: `[{"$set":{"_ablyChannel":"x"}}]`, FullDocument: "updateLookup", FullDocumentBeforeChange: "off"})
+	for _, c := range checks {
+		if c.Status == Fail {
+			t.Errorf("%s failed: %s", c.ID, c.Detail)
+		}
+	}
+	if len(checks) < 6 {
+		t.Errorf("only %d checks ran: %+v", len(checks), checks)
 	}
 }
