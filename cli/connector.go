@@ -23,7 +23,7 @@ func init() { commands = append(commands, newConnectorCommand) }
 func newConnectorCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "connector",
-		Short: "Run the LiveSync Postgres connector headless",
+		Short: "Run the LiveSync connector headless (Postgres, or MongoDB with run --mongo)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return usageError("connector needs a subcommand: run")
@@ -46,6 +46,8 @@ type connectorRunFlags struct {
 	verbose    bool
 	force      bool
 	pprof      bool
+	mongo      bool
+	mongoURL   string
 }
 
 func newConnectorRunCommand() *cobra.Command {
@@ -59,6 +61,9 @@ func newConnectorRunCommand() *cobra.Command {
 			"are released and each node deletes its row in the nodes table.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.mongo {
+				return runMongoConnector(cmd, f)
+			}
 			return runConnector(cmd, f)
 		},
 	}
@@ -73,6 +78,8 @@ func newConnectorRunCommand() *cobra.Command {
 	fl.BoolVar(&f.fixedRate, "poll-fixed-rate", false, "poll every poll interval instead of LISTEN/NOTIFY")
 	fl.BoolVar(&f.verbose, "verbose", false, "log debug detail to stderr")
 	fl.BoolVar(&f.pprof, "pprof", false, "serve /debug/pprof on each node's health address and record block and mutex profiles")
+	fl.BoolVar(&f.mongo, "mongo", false, "run the MongoDB change-stream connector (livesync.yaml's mongo section) instead of the Postgres one")
+	fl.StringVar(&f.mongoURL, "mongo-url", "", "with --mongo: the replica set (default: mongo.url, else the sandbox's)")
 	fl.BoolVar(&f.force, "force", false, "with --pg-url: run even while the nodes table holds live nodes that are not ours")
 	return cmd
 }

@@ -21,10 +21,11 @@ func init() { commands = append(commands, newDoctorCommand) }
 const doctorTimeout = 30 * time.Second
 
 type doctorOptions struct {
-	pgURL string
-	role  string
-	json  bool
-	names schema.Names
+	pgURL    string
+	mongoURL string
+	role     string
+	json     bool
+	names    schema.Names
 }
 
 func newDoctorCommand() *cobra.Command {
@@ -40,16 +41,24 @@ track_commit_timestamp, dead tuples and the tombstone row.
 
 Each check prints OK, WARN or FAIL with the SQL that fixes it. Only catalog and
 statistics queries run, so doctor is safe and quick on a large production outbox.
+With --mongo-url, doctor checks a MongoDB deployment for the MongoDB connector
+instead (reachable, replica set or sharded, version, pipeline, change streams on
+mongo.collection, pre/post images for whenAvailable, the "ably" token collection
+writable), using livesync.yaml's mongo section. An unreachable server is reported
+within about ten seconds, naming the host.
+
 Exit status 1 when any check fails.`,
 		Example: `  livesync-dev doctor
   livesync-dev doctor --pg-url 'postgres://me@db.internal:5432/app' --as livesync_user
-  livesync-dev doctor --outbox-schema app --outbox-table events --json`,
+  livesync-dev doctor --outbox-schema app --outbox-table events --json
+  livesync-dev doctor --mongo-url 'mongodb://127.0.0.1:27017/app?replicaSet=rs0'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDoctor(cmd, o) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.pgURL, "pg-url", "", "Postgres URL to check (default: postgres.url / $LIVESYNC_POSTGRES_URL, else the sandbox's)")
 	f.StringVar(&o.role, "as", schema.DefaultRole, "role the connector logs in as, whose privileges are checked")
+	f.StringVar(&o.mongoURL, "mongo-url", "", "MongoDB URL to check for the MongoDB connector (database from its path, else mongo.database)")
 	f.BoolVar(&o.json, "json", false, `print one JSON document: {"checks":[{"id","title","status","detail","fix"}],"ok":bool}`)
 	f.StringVar(&o.names.OutboxSchema, "outbox-schema", "", "schema of the outbox table (default: postgres.outboxTableSchema)")
 	f.StringVar(&o.names.OutboxTable, "outbox-table", "", "name of the outbox table (default: postgres.outboxTableName)")
@@ -66,6 +75,9 @@ func runDoctor(cmd *cobra.Command, o *doctorOptions) error {
 			return usageError("--%s must not be empty (see 'livesync-dev doctor --help')", flag)
 		}
 		changed(cmd, overrides, flag, key)
+	}
+	if o.mongoURL != "" {
+		return runDoctorMongo(cmd, o)
 	}
 	if strings.TrimSpace(o.role) == "" {
 		return usageError("--as must not be empty (see 'livesync-dev doctor --help')")
@@ -124,7 +136,11 @@ func writeDoctorJSON(w io.Writer, checks []doctor.Check) error {
 // indented, under it.
 func writeDoctorText(w io.Writer, url, role string, checks []doctor.Check) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Checking %s (connector role %s)\n\n", url, role)
+	if role != "" {
+		fmt.Fprintf(&b, "Checking %s (connector role %s)\n\n", url, role)
+	} else {
+		fmt.Fprintf(&b, "Checking %s\n\n", url)
+	}
 	for _, c := range checks {
 		fmt.Fprintf(&b, "%-4s  %s — %s\n", strings.ToUpper(string(c.Status)), c.Title, c.Detail)
 		if c.Fix != "" && c.Status != doctor.OK {

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -21,6 +20,7 @@ func newInsertCommand() *cobra.Command {
 	var p monitor.OutboxInsertParams
 	var data, headers string
 	var mongo bool
+	var mf mongoInsertFlags
 	cmd := &cobra.Command{
 		Use:   "insert",
 		Short: "Write test events into the outbox, as an application would",
@@ -33,7 +33,7 @@ func newInsertCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if mongo {
-				return &ExitError{Code: 1, Err: errors.New("MongoDB is not available in this sandbox")}
+				return runInsertMongo(cmd, mf, f, data, p.Count)
 			}
 			if p.Channel == "" || p.Name == "" {
 				return usageError("insert needs --channel and --name")
@@ -79,7 +79,8 @@ func newInsertCommand() *cobra.Command {
 	fl.StringVar(&p.MutationID, "mutation-id", "", "mutation id for every row (default: a new UUID per row)")
 	fl.BoolVar(&p.Rejected, "rejected", false, "write rejected = true (the backend refusing the client's mutation)")
 	fl.IntVar(&p.Count, "count", 1, "how many rows, in one transaction")
-	fl.BoolVar(&mongo, "mongo", false, "insert into the watched MongoDB collection instead")
+	fl.BoolVar(&mongo, "mongo", false, "write to the watched MongoDB collection instead (insert, or --update/--delete ID)")
+	mf.register(cmd)
 	fl.BoolVar(&f.jsonOut, "json", false, `print {"sequenceIds":[...]}`)
 	return cmd
 }

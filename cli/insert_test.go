@@ -70,7 +70,7 @@ func TestInsertRefusesBadInputBeforeWriting(t *testing.T) {
 		{"truncated headers", []string{"--headers", `{"a":`}, 2, "headers is not valid JSON"},
 		{"headers not object", []string{"--headers", `[1]`}, 2, "JSON object"},
 		{"missing file", []string{"--data", "@/nonexistent/event.json"}, 2, "nonexistent"},
-		{"mongo", []string{"--mongo"}, 1, "MongoDB is not available in this sandbox"},
+		{"mongo", []string{"--mongo"}, 2, "does not apply with --mongo"},
 		{"readonly", []string{"--readonly"}, 1, "read-only"},
 		{"count", []string{"--count", "0"}, 2, "--count"},
 	}

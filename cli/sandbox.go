@@ -37,6 +37,7 @@ type sandboxFlags struct {
 	backend   string
 	pgPort    int
 	ablyKey   string
+	mongoURL  string
 }
 
 func (f *sandboxFlags) register(cmd *cobra.Command) {
@@ -46,6 +47,7 @@ func (f *sandboxFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.noIndexes, "no-indexes", false, "leave out the recommended partial indexes (a bare production schema)")
 	cmd.Flags().StringVar(&f.backend, "backend", "auto", "Postgres backend: auto, external, compose, native or embedded")
 	cmd.Flags().IntVar(&f.pgPort, "pg-port", 0, "fixed Postgres port on 127.0.0.1 (0: a free port)")
+	cmd.Flags().StringVar(&f.mongoURL, "mongo-url", "", "use this MongoDB replica set instead of compose or a native mongod (not provisioned)")
 	cmd.Flags().StringVar(&f.ablyKey, "ably-key", "", "publish to real Ably with this key (or set ABLY_API_KEY) instead of the local endpoint; never written to disk")
 }
 
@@ -58,6 +60,7 @@ func (f *sandboxFlags) options(cmd *cobra.Command) (sandbox.Options, error) {
 	changed(cmd, overrides, "backend", "sandbox.backend")
 	changed(cmd, overrides, "pg-port", "sandbox.postgresPort")
 	changed(cmd, overrides, "ably-key", "ably.key")
+	changed(cmd, overrides, "mongo-url", "mongo.url")
 	if f.noIndexes {
 		overrides["sandbox.indexes"] = "false"
 	}

@@ -23,6 +23,7 @@ type upFlags struct {
 	force       bool
 	pgURL       string
 	ablyKey     string
+	mongoURL    string
 	nodes       int
 }
 
@@ -59,6 +60,7 @@ func newUpCommand() *cobra.Command {
 	fl.BoolVar(&f.allowWrites, "allow-writes", false, "with --pg-url: allow inserts and row actions")
 	fl.BoolVar(&f.force, "force", false, "with --connector: run even while the nodes table holds live nodes that are not ours")
 	fl.StringVar(&f.ablyKey, "ably-key", "", "publish to real Ably with this key (or set ABLY_API_KEY); never written to disk")
+	fl.StringVar(&f.mongoURL, "mongo-url", "", "use this MongoDB replica set for the Mongo connector (default: compose or a native mongod when available)")
 	fl.IntVar(&f.nodes, "nodes", 1, "connector nodes to run in this process")
 	return cmd
 }
@@ -76,6 +78,7 @@ func upStackConfig(cmd *cobra.Command, f upFlags) (*stack.Stack, map[string]stri
 	overrides := map[string]string{}
 	changed(cmd, overrides, "pg-url", "postgres.url")
 	changed(cmd, overrides, "ably-key", "ably.key")
+	changed(cmd, overrides, "mongo-url", "mongo.url")
 	changed(cmd, overrides, "nodes", "connector.nodes")
 	if f.readonly {
 		overrides["dashboard.readonly"] = "true"

@@ -37,6 +37,8 @@ type upStack struct {
 	endpoint stack.Endpoint
 	logger   *slog.Logger
 
+	mongo *mongoRunner
+
 	mu       sync.Mutex
 	group    *postgres.Group
 	connOpts postgres.Options
@@ -86,6 +88,9 @@ func startStack(ctx context.Context, stk *stack.Stack, f upFlags, progress, logw
 		s.connOpts.Logger = s.logger
 		if s.group, err = postgres.StartNodes(ctx, s.connOpts); err != nil {
 			return s, err
+		}
+		if !s.external {
+			s.mongo = startMongoBeside(ctx, s.st, cfg, s.bus, s.logger, progress)
 		}
 	}
 	var own []string
@@ -170,6 +175,7 @@ func (s *upStack) stop(out io.Writer) {
 	if s.tail != nil {
 		s.tail.Close()
 	}
+	s.mongo.stop(out)
 	s.mu.Lock()
 	g := s.group
 	s.group = nil

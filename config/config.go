@@ -72,6 +72,8 @@ type Mongo struct {
 	PrimarySite string `yaml:"primarySite" enum:"|eu-central-1-A|eu-west-1-A|us-east-1-A|us-east-2-A|us-west-1-A" doc:"Ably primary site of the hosted rule; kept for parity, unused locally."`
 	// DataEncoding selects the Extended JSON flavour of published data.
 	DataEncoding string `yaml:"dataEncoding" enum:"relaxed|canonical" doc:"Extended JSON flavour of the published change event (a sandbox choice; Ably does not document it)."`
+	// CheckpointInterval is how often the resume token is stored.
+	CheckpointInterval time.Duration `yaml:"checkpointInterval" doc:"How often the resume token is stored in the database's 'ably' collection (also at shutdown); events after it are replayed, and de-duplicated by Ably, after a crash."`
 }
 
 // Connector tunes the local connector (spec §1.5 and its review corrections).
@@ -136,6 +138,8 @@ type Sandbox struct {
 	EmbeddedRepository string `yaml:"embeddedRepository" doc:"Maven repository the embedded backend downloads Postgres binaries (zonky jars) from; point it at a mirror when offline."`
 	// Indexes creates the dashboard's partial indexes on the outbox.
 	Indexes bool `yaml:"indexes" doc:"Create the partial indexes that keep dashboard queries fast on large outboxes."`
+	// Mongo says whether the sandbox provides MongoDB.
+	Mongo string `yaml:"mongo" enum:"auto|off" doc:"MongoDB for the Mongo connector: auto tries mongo.url, compose (single-node replica set), then a native mongod; off never starts one."`
 }
 
 // Ably says where messages are published.
@@ -198,6 +202,7 @@ func Default() Config {
 			FullDocument:             "off",
 			FullDocumentBeforeChange: "off",
 			DataEncoding:             "relaxed",
+			CheckpointInterval:       time.Second,
 		},
 		Connector: Connector{
 			PollInterval:             time.Second,
@@ -221,6 +226,7 @@ func Default() Config {
 			PostgresVersion:    "16",
 			EmbeddedRepository: "https://repo1.maven.org/maven2",
 			Indexes:            true,
+			Mongo:              "auto",
 		},
 		Ably: Ably{
 			Local: AblyLocal{

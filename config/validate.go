@@ -1,7 +1,7 @@
 package config
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"reflect"
@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/livesync-dev/livesync-dev/connector/mongo"
 )
 
 // MinDuration is the shortest duration any key accepts.
@@ -183,13 +185,13 @@ func (c *Config) checkValues(add func(*ValidationError)) {
 	if c.Mongo.Collection == "" || strings.Contains(c.Mongo.Collection, "$") || strings.HasPrefix(c.Mongo.Collection, "system.") {
 		add(c.errAt("mongo.collection", "must be a MongoDB collection name", "write a name without $ that does not start with system., such as events"))
 	}
-	var stages []map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(c.Mongo.Pipeline), &stages); err != nil || !strings.HasPrefix(strings.TrimSpace(c.Mongo.Pipeline), "[") {
-		why := "it does not start with ["
-		if err != nil {
-			why = err.Error()
+	if _, err := mongo.ParsePipeline(c.Mongo.Pipeline); err != nil {
+		var e *mongo.Error
+		msg := err.Error()
+		if errors.As(err, &e) {
+			msg = e.Message
 		}
-		add(c.errAt("mongo.pipeline", "is not a JSON array of stage objects: "+why,
+		add(c.errAt("mongo.pipeline", msg+" (error 72005)",
 			`write a JSON array in single quotes, e.g. '[{"$set":{"_ablyChannel":"events"}}]' (use [] for none)`))
 	}
 	if !pgVersionRe.MatchString(c.Sandbox.PostgresVersion) {

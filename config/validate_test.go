@@ -119,3 +119,16 @@ func TestMinimumDurationsAccepted(t *testing.T) {
 		t.Errorf("lockTTL = %v", cfg.Connector.LockTTL)
 	}
 }
+
+// TestMongoPipelineStages: a pipeline with a stage change streams reject
+// is reported at its line with the stage named (72005), before anything runs.
+func TestMongoPipelineStages(t *testing.T) {
+	_, err := Load(Source{File: writeFile(t, "mongo:\n  database: app\n  pipeline: '[{\"$match\":{}},{\"$lookup\":{\"from\":\"x\"}}]'\n")})
+	if err == nil || !strings.Contains(err.Error(), ":3") || !strings.Contains(err.Error(), `stage 2: "$lookup" is not allowed in a change stream`) || !strings.Contains(err.Error(), "72005") {
+		t.Fatalf("got %v", err)
+	}
+	cfg, err := Load(Source{File: writeFile(t, "mongo:\n  checkpointInterval: 250ms\n")})
+	if err != nil || cfg.Mongo.CheckpointInterval.String() != "250ms" || Default().Mongo.CheckpointInterval.String() != "1s" {
+		t.Fatalf("checkpointInterval: %v %v", cfg, err)
+	}
+}

@@ -56,6 +56,8 @@ type Options struct {
 	Progress io.Writer
 	// LockWait bounds the wait for another command's lock (default 2m).
 	LockWait time.Duration
+	// Mongo says how MongoDB is provided (see ensureMongo).
+	Mongo MongoOptions
 }
 
 func (o *Options) progress() io.Writer {
@@ -135,9 +137,7 @@ func Up(ctx context.Context, opts Options) (*State, error) {
 	if err := ensureAbly(ctx, st, opts, warn); err != nil {
 		return nil, err
 	}
-	if !st.Mongo.Available && st.Mongo.Reason == "" {
-		st.Mongo = MongoState{Available: false, Reason: mongoReason(ctx, opts)}
-	}
+	st.Mongo = ensureMongo(ctx, dir, opts, st.Mongo)
 	if err := st.Save(); err != nil {
 		return nil, err
 	}
@@ -251,6 +251,7 @@ func Status(ctx context.Context, dir string) (*State, error) {
 	if st.Ably != nil {
 		st.Ably.Running = ablyAlive(ctx, st.Ably)
 	}
+	st.Mongo = mongoStatus(ctx, st.Mongo)
 	return st.clone(), nil
 }
 
@@ -310,6 +311,9 @@ func Down(ctx context.Context, opts DownOptions) (*State, error) {
 		b = newEmbeddedBackend(st.dir, Options{})
 	default:
 		b = &externalBackend{url: st.Postgres.URL}
+	}
+	if err := stopMongo(ctx, st, opts.Purge); err != nil {
+		return nil, err
 	}
 	if err := b.down(ctx, opts.Purge); err != nil {
 		return nil, err

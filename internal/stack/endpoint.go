@@ -175,6 +175,9 @@ func (s *Stack) SandboxOptions(progress io.Writer) sandbox.Options {
 		Backend: cfg.Sandbox.Backend, PostgresPort: cfg.Sandbox.PostgresPort,
 		PostgresVersion: cfg.Sandbox.PostgresVersion, EmbeddedRepository: cfg.Sandbox.EmbeddedRepository,
 		Executable: selfExecutable(), AblyAddr: cfg.Ably.Local.Addr, Progress: progress,
+		Mongo: sandbox.MongoOptions{URL: cfg.Mongo.URL, Database: cfg.Mongo.Database, Collection: cfg.Mongo.Collection,
+			PrePostImages: cfg.Mongo.FullDocument == "whenAvailable" || cfg.Mongo.FullDocumentBeforeChange == "whenAvailable",
+			Disabled:      cfg.Sandbox.Mongo == "off"},
 	}
 	if s.ConfigFile != "" {
 		// The background endpoint reads ably.local from the same file.

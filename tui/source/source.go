@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/livesync-dev/livesync-dev/connector"
+	"github.com/livesync-dev/livesync-dev/connector/mongo"
 	"github.com/livesync-dev/livesync-dev/monitor"
 	"github.com/livesync-dev/livesync-dev/tui/model"
 )
@@ -28,6 +29,10 @@ type Options struct {
 	Endpoint *monitor.Endpoint
 	// EventBuffer is each bus subscription's buffer (default 4096).
 	EventBuffer int
+	// Mongo is the Mongo connector this process runs; nil: none.
+	Mongo *mongo.Connector
+	// MongoDocs writes test documents into the watched collection; nil: none.
+	MongoDocs *mongo.Driver
 }
 
 // Source implements model.Source over the monitor and the connector.

@@ -194,7 +194,11 @@ func (a *App) openInsert(channel string) {
 	if channel == "" && a.tail.channel != "" {
 		channel = a.tail.channel
 	}
-	a.openOverlay(NewInsertForm(&a.env.theme, channel, a.insert, a.closeOverlay))
+	form := NewInsertForm(&a.env.theme, channel, a.insert, a.closeOverlay)
+	if mi, ok := a.mongoOffered(); ok {
+		form.EnableMongo(func(doc string, n int) { a.insertMongo(mi, doc, n) })
+	}
+	a.openOverlay(form)
 }
 
 // insert writes rows in the background and reports their ids.

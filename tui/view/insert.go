@@ -23,6 +23,8 @@ type InsertForm struct {
 	status   *tview.TextView
 	theme    *Theme
 	rejected bool
+	mongo    bool
+	onMongo  func(doc string, count int)
 	onSubmit func(monitor.OutboxInsertParams)
 	onClose  func()
 }
@@ -119,6 +121,9 @@ func (f *InsertForm) params() (monitor.OutboxInsertParams, error) {
 // validate shows the first problem, or that the row is ready.
 func (f *InsertForm) validate() bool {
 	_, err := f.params()
+	if f.mongo {
+		_, _, err = f.mongoParams()
+	}
 	if err != nil {
 		first := strings.SplitN(err.Error(), "\n", 2)[0]
 		f.status.SetText(f.theme.paint(f.theme.Err, first))
@@ -130,6 +135,16 @@ func (f *InsertForm) validate() bool {
 
 // submit validates and hands the params over.
 func (f *InsertForm) submit() {
+	if f.mongo {
+		doc, n, err := f.mongoParams()
+		if err != nil {
+			f.validate()
+			return
+		}
+		f.onMongo(doc, n)
+		f.close()
+		return
+	}
 	p, err := f.params()
 	if err != nil {
 		f.validate()

@@ -47,7 +47,11 @@ func (o *Overview) Lines(width int) []string {
 	if st.SnapErr != nil {
 		title += "  " + t.paint(t.Err, "snapshot failed: "+st.SnapErr.Error())
 	}
-	lines := []string{title, o.nodesLine(now), "", "", ""}
+	nodes := o.nodesLine(now)
+	if m := o.mongoSegment(); m != "" {
+		nodes += "  " + m
+	}
+	lines := []string{title, nodes, "", "", ""}
 	s := st.Snap
 	if s == nil {
 		lines[2] = t.paint(t.Dim, "waiting for the first snapshot…")

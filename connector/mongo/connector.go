@@ -1,0 +1,234 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/livesync-dev/livesync-dev/connector"
+)
+
+// Connector runs one rule's change stream until Stop.
+type Connector struct {
+	opts     Options
+	pipeline bson.A
+	pub      *connector.Publisher
+	node     string
+	rate     rate
+
+	cancel   context.CancelFunc
+	runDone  chan struct{}
+	tickDone chan struct{}
+	stopTick func()
+
+	mu          sync.Mutex
+	st          State
+	resumedFrom bson.Raw // the token the current stream resumed from
+	saved       struct {
+		seq, events int64
+		token       bson.Raw
+	}
+	handled struct {
+		seq    int64 // token advances so far (events and idle post-batch tokens)
+		events int64 // events handled so far
+		token  bson.Raw
+	}
+}
+
+// Start validates opts (a bad pipeline is error 72005, returned at once),
+// connects the publisher and runs the stream in the background.
+func Start(ctx context.Context, opts Options) (*Connector, error) {
+	opts, err := opts.Validate()
+	if err != nil {
+		return nil, err
+	}
+	pipeline, _ := ParsePipeline(opts.Pipeline)
+	c := &Connector{opts: opts, pipeline: pipeline, node: "mongo/" + opts.Rule,
+		runDone: make(chan struct{}), tickDone: make(chan struct{})}
+	c.st = State{Rule: opts.Rule, Database: opts.Database, Collection: opts.Collection, Stream: StreamStarting}
+	c.pub, err = connector.NewPublisher(connector.PublisherOptions{
+		ClientOptions: opts.Ably, Pace: opts.RealAbly,
+		OnState: func(s string, _ error) { c.mu.Lock(); c.st.AblyConnection = s; c.mu.Unlock() },
+	})
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.cancel = cancel
+	ticks, stop := opts.ticker(opts.CheckpointInterval)
+	c.stopTick = stop
+	go func() {
+		defer close(c.tickDone)
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-ticks:
+				_ = c.checkpoint(runCtx)
+			}
+		}
+	}()
+	go func() { defer close(c.runDone); c.run(runCtx) }()
+	return c, nil
+}
+
+// Stop ends the stream, stores the last handled token (the shutdown flush)
+// and closes the publisher. The error is a 72007 when the token could not
+// be stored, or ctx's when the stream did not end in time.
+func (c *Connector) Stop(ctx context.Context) error {
+	c.cancel()
+	c.stopTick()
+	var err error
+	select {
+	case <-c.runDone:
+	case <-ctx.Done():
+		err = fmt.Errorf("mongo connector: stream did not stop: %w", ctx.Err())
+	}
+	<-c.tickDone
+	if ferr := c.checkpoint(ctx); ferr != nil {
+		err = errors.Join(err, ferr)
+	}
+	c.pub.Close()
+	c.mu.Lock()
+	c.st.Stream = StreamStopped
+	c.mu.Unlock()
+	return err
+}
+
+// State returns a copy of the connector's state.
+func (c *Connector) State() State {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.st
+	if s.TokenStoredAt != nil {
+		t := *s.TokenStoredAt
+		s.TokenStoredAt = &t
+		s.TokenAgeSeconds = now.Sub(t).Seconds()
+	}
+	if s.LastErrorAt != nil {
+		t := *s.LastErrorAt
+		s.LastErrorAt = &t
+	}
+	s.EventsSinceCheckpoint = c.handled.events - c.saved.events
+	s.EventsPerSecond = c.rate.perSecond(now)
+	return s
+}
+
+// checkpoint stores the last handled token when it changed since the last
+// store; a failure is reported as 72007 and retried on the next tick.
+func (c *Connector) checkpoint(ctx context.Context) error {
+	c.mu.Lock()
+	tok, seq, events := c.handled.token, c.handled.seq, c.handled.events
+	dirty := tok != nil && seq != c.saved.seq
+	c.mu.Unlock()
+	if !dirty {
+		return nil
+	}
+	now := time.Now()
+	err := c.opts.Tokens.TokenSave(ctx, TokenSaveParams{Rule: c.opts.Rule, Token: tok, At: now})
+	if err != nil {
+		e := &Error{Code: CodeTokenStore, Message: "unable to store resume token", Err: err}
+		c.report(e, func(s *State) { s.TokenStoreFailing = true })
+		return e
+	}
+	c.mu.Lock()
+	if c.saved.seq < seq {
+		c.saved.seq, c.saved.events, c.saved.token = seq, events, tok
+	}
+	c.st.ResumeToken = tokenData(tok)
+	c.st.TokenStoredAt = &now
+	c.st.TokenStoreFailing = false
+	c.mu.Unlock()
+	c.opts.Logger.Debug("resume token stored", "rule", c.opts.Rule, "token", tokenData(tok))
+	return nil
+}
+
+// TokenTime decodes the cluster time a resume token points at (the
+// timestamp that leads a token's _data on MongoDB 4.2+: 0x82, then 4 bytes
+// of seconds); false when the token has another form.
+func TokenTime(tok bson.Raw) (time.Time, bool) {
+	d := tokenData(tok)
+	if len(d) < 18 || !strings.HasPrefix(d, "82") {
+		return time.Time{}, false
+	}
+	secs, err := strconv.ParseUint(d[2:10], 16, 32)
+	if err != nil || secs == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(secs), 0).UTC(), true
+}
+
+// tokenData is a token's _data string, else its Extended JSON.
+func tokenData(tok bson.Raw) string {
+	if v, err := tok.LookupErr("_data"); err == nil {
+		if s, ok := v.StringValueOK(); ok {
+			return s
+		}
+	}
+	return tok.String()
+}
+
+// report records err as the last error (and applies more state changes),
+// logs it and emits it on the event stream.
+func (c *Connector) report(err error, more func(*State)) {
+	now := time.Now()
+	code := CodeOf(err)
+	c.mu.Lock()
+	c.st.LastErrorCode, c.st.LastError, c.st.LastErrorAt = code, err.Error(), &now
+	if more != nil {
+		more(&c.st)
+	}
+	c.mu.Unlock()
+	c.opts.Logger.Warn("mongo connector", "rule", c.opts.Rule, "code", code, "error", err.Error())
+	c.opts.Events.Emit(connector.Event{Time: now, Kind: connector.EventFailed, Node: c.node, Code: code, Message: err.Error()})
+}
+
+// setStream changes the stream state, with a reason and action.
+func (c *Connector) setStream(s StreamState, reason, action string) {
+	c.mu.Lock()
+	changed := c.st.Stream != s
+	c.st.Stream, c.st.Reason, c.st.Action = s, reason, action
+	c.mu.Unlock()
+	if changed {
+		msg := string(s)
+		if reason != "" {
+			msg += ": " + reason
+		}
+		c.opts.Events.Emit(connector.Event{Kind: connector.EventInfo, Node: c.node, Message: "mongo stream " + msg})
+	}
+}
+
+// markHandled advances the token to checkpoint (an unchanged token is not
+// an advance); event says an event was handled.
+func (c *Connector) markHandled(tok bson.Raw, event bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if event {
+		c.handled.events++
+	}
+	if c.handled.token != nil && slices.Equal([]byte(c.handled.token), []byte(tok)) {
+		return
+	}
+	c.handled.token = slices.Clone(tok)
+	c.handled.seq++
+}
+
+// sleep waits d or until ctx ends; it reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
