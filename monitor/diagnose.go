@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/livesync-dev/livesync-dev/ablyrules"
 )
 
 // Reason is why a pending row is not moving.
@@ -255,7 +257,9 @@ func publishFix(code int, id int64) string {
 	case 40009:
 		return fmt.Sprintf("the message is over Ably's size limit (64 KiB): shrink row %d's data/headers, or delete it with `livesync-dev outbox delete %d`", id, id)
 	case 40010:
-		return fmt.Sprintf("the channel name is invalid: delete row %d and write it with a valid channel", id)
+		return fmt.Sprintf("the channel name is invalid (%s): delete row %d and write it with a valid channel", ablyrules.ChannelRules, id)
+	case 40032:
+		return fmt.Sprintf("Ably refuses the message's headers (%s): delete row %d and write it with flat headers", ablyrules.HeaderRules, id)
 	case 40160:
 		return "the API key lacks the publish capability on this channel: fix the key's capabilities"
 	case 42910, 42911, 42913:
