@@ -112,6 +112,9 @@ func defaultPostgresURL() (string, error) {
 		return url, nil
 	}
 	st, err := sandbox.LoadFrom(".")
+	if errors.Is(err, sandbox.ErrDamaged) {
+		return "", err
+	}
 	if err != nil {
 		return "", errors.New("no --pg-url given and no sandbox found: run `livesync-dev sandbox up` or pass --pg-url")
 	}
