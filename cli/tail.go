@@ -6,15 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/ably/ably-go/ably"
 	"github.com/spf13/cobra"
 
+	"github.com/livesync-dev/livesync-dev/ablyrules"
+	"github.com/livesync-dev/livesync-dev/internal/ablylog"
 	"github.com/livesync-dev/livesync-dev/monitor"
 	"github.com/livesync-dev/livesync-dev/sandbox"
 )
@@ -46,8 +50,8 @@ func newTailCommand() *cobra.Command {
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, ch := range args {
-				if ch == "" || strings.HasPrefix(ch, "[") || strings.HasPrefix(ch, ":") || strings.ContainsAny(ch, "\r\n") {
-					return usageError("invalid channel name %q: non-empty, not starting with '[' or ':', no newlines", ch)
+				if err := ablyrules.Channel(ch); err != nil {
+					return usageError("%v; %s", err, ablyrules.ChannelRules)
 				}
 			}
 			if key == "" {
@@ -57,6 +61,13 @@ func newTailCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// ably-go's own lines go to stderr through slog, redacted.
+			// The SDK logs from its own goroutines, also while closing: stop
+			// them writing once the command returns.
+			sdkOut := &closingWriter{w: cmd.ErrOrStderr()}
+			defer sdkOut.close()
+			sdkLog := slog.New(slog.NewTextHandler(sdkOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			opts = append(ablylog.ClientOptions(sdkLog), opts...)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			actx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -115,4 +126,27 @@ func printTail(ctx context.Context, w io.Writer, t *monitor.Tail, jsonOut bool) 
 			}
 		}
 	}
+}
+
+// closingWriter serialises writes and drops them after close.
+type closingWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+// Write implements io.Writer.
+func (c *closingWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return len(p), nil
+	}
+	return c.w.Write(p)
+}
+
+func (c *closingWriter) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 }

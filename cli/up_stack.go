@@ -16,6 +16,7 @@ import (
 	"github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/connector/postgres"
 	"github.com/livesync-dev/livesync-dev/dbconn"
+	"github.com/livesync-dev/livesync-dev/internal/ablylog"
 	"github.com/livesync-dev/livesync-dev/monitor"
 	"github.com/livesync-dev/livesync-dev/sandbox"
 )
@@ -92,7 +93,7 @@ func startStack(ctx context.Context, cfg *config.Config, f upFlags, progress, lo
 	if s.st.Ably != nil {
 		fmt.Fprintln(progress, "attaching the live tail…")
 		s.tail, err = monitor.StartTail(ctx, monitor.TailOptions{
-			ClientOptions: ablyClientOptions(s.st.Ably, cfg.Ably.Key), Buffer: cfg.Dashboard.TailBuffer,
+			ClientOptions: append(ablylog.ClientOptions(s.logger), ablyClientOptions(s.st.Ably, cfg.Ably.Key)...), Buffer: cfg.Dashboard.TailBuffer,
 		})
 		if err != nil {
 			return s, fmt.Errorf("live tail: %w", err)
