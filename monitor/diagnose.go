@@ -133,11 +133,11 @@ ORDER BY sequence_id LIMIT %[3]d`, from, nowSQL, m.opts.MaxStuck+1)
 		switch {
 		case l.liveLock:
 			st.Reason = OwnerDead
-			gone := "is not in the nodes table"
+			gone := "which is not in the nodes table"
 			if n, ok := nodeExpiry[owner]; ok {
-				gone = fmt.Sprintf("lease expired %.0fs ago", -n.ExpiresInSeconds)
+				gone = fmt.Sprintf("whose lease expired %.0fs ago", -n.ExpiresInSeconds)
 			}
-			st.Detail = fmt.Sprintf("locked by node %s, whose %s; its lock lapses in %.0fs and until then no other node may publish it", owner, gone, l.seconds)
+			st.Detail = fmt.Sprintf("locked by node %s, %s; its lock lapses in %.0fs and until then no other node may publish it", owner, gone, l.seconds)
 			st.Action = fmt.Sprintf("wait for the lock to lapse, or free it now with `livesync-dev outbox retry %d` (safe: the owner is dead)", l.id)
 		case len(live) == 0:
 			st.Reason = NoLiveNode
