@@ -3,27 +3,17 @@ package ablylocal
 import (
 	"strconv"
 	"strings"
+
+	"github.com/livesync-dev/livesync-dev/ablyrules"
 )
 
-// validateChannelName applies Ably's channel name rules (§8.1): 40010.
+// validateChannelName applies Ably's channel name rules (§8.1), shared with
+// `insert` through ablyrules: 40010.
 func validateChannelName(name string) *errorInfo {
-	bad := ""
-	switch {
-	case name == "":
-		bad = "is empty"
-	case name[0] == ':' || name[0] == '[' || name[0] == ',':
-		bad = "starts with " + strconv.Quote(name[:1])
-	case name[0] == ' ' || name[0] == '\t':
-		bad = "starts with whitespace"
-	case strings.ContainsAny(name, "\r\n"):
-		bad = "contains a line break"
-	case len(name) > 2048:
-		bad = "is longer than 2048 bytes"
+	if err := ablyrules.Channel(name); err != nil {
+		return newErr(ablyrules.CodeInvalidChannelName, 400, "invalid "+err.Error()+"; "+ablyrules.ChannelRules)
 	}
-	if bad == "" {
-		return nil
-	}
-	return newErr(40010, 400, "invalid channel name "+strconv.Quote(name)+": it "+bad+" (names must not be empty, start with ':', '[', ',' or whitespace, or contain line breaks)")
+	return nil
 }
 
 // prepareMessages validates client messages and converts them to the stored
@@ -63,6 +53,9 @@ func (s *Server) prepareMessages(in []inMessage, clientID string, isToken bool, 
 		case map[string]any:
 			if depth(x) > maxExtrasDepth {
 				return nil, newErr(40013, 400, "message extras nest deeper than "+strconv.Itoa(maxExtrasDepth)+" levels")
+			}
+			if err := ablyrules.HeaderValues(x["headers"]); err != nil {
+				return nil, newErr(ablyrules.CodeInvalidExtras, 400, "invalid message extras: "+err.Error())
 			}
 			extras = x
 		default:

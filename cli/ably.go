@@ -31,7 +31,7 @@ func newAblyCommand() *cobra.Command {
 
 // newAblyServeCommand builds `ably serve`.
 func newAblyServeCommand() *cobra.Command {
-	var addr, limits string
+	var addr, limits, keyFile, sandboxDir string
 	var keys []string
 	var maxIdle time.Duration
 	cmd := &cobra.Command{
@@ -61,6 +61,13 @@ func newAblyServeCommand() *cobra.Command {
 				return err
 			}
 			opts := st.LocalAblyOptions()
+			if keyFile != "" {
+				fromFile, err := readKeyFile(keyFile)
+				if err != nil {
+					return usageError("%v", err)
+				}
+				keys = append(keys, fromFile...)
+			}
 			for _, k := range keys {
 				key, err := auth.ParseKeySpec(k)
 				if err != nil {
@@ -78,7 +85,7 @@ func newAblyServeCommand() *cobra.Command {
 			if err != nil {
 				return &ExitError{Code: 1, Err: err}
 			}
-			printConnectInfo(cmd.OutOrStdout(), srv)
+			printConnectInfo(cmd.OutOrStdout(), srv, keyFile == "")
 			<-ctx.Done()
 			fmt.Fprintln(cmd.OutOrStdout(), "stopping: sending DISCONNECTED to connected clients")
 			if err := srv.Close(); err != nil {
@@ -89,6 +96,9 @@ func newAblyServeCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "listen address HOST:PORT (port 0 picks a free port); default ably.local.addr")
 	cmd.Flags().StringArrayVar(&keys, "key", nil, "API key KEYNAME:SECRET[=CAPABILITY_JSON]; repeatable (default: one generated all-access key)")
+	cmd.Flags().StringVar(&keyFile, "key-file", "", "read API keys (one KEYNAME:SECRET[=CAPABILITY_JSON] per line) from FILE, mode 0600, or an inherited descriptor such as /dev/fd/3; keeps the secret out of `ps` and out of the output")
+	cmd.Flags().StringVar(&sandboxDir, "sandbox", "", "the project folder whose sandbox started this endpoint (lets `sandbox down` find it)")
+	_ = cmd.Flags().MarkHidden("sandbox")
 	cmd.Flags().StringVar(&limits, "limits", "", "emulate Ably rate limits: \"ably\" = 50 msg/s per channel (42913) and per connection (42911)")
 	// Hidden: for tests that need heartbeats sooner than the 15s Ably uses.
 	cmd.Flags().DurationVar(&maxIdle, "max-idle-interval", 0, "maxIdleInterval advertised in CONNECTED; a HEARTBEAT is sent after 2/3 of it without other frames (default 15s)")
@@ -96,18 +106,52 @@ func newAblyServeCommand() *cobra.Command {
 	return cmd
 }
 
-// printConnectInfo prints the address, keys and client options.
-func printConnectInfo(w io.Writer, srv *ablylocal.Server) {
+// readKeyFile reads key specs, one per line (blank lines and # comments
+// skipped), refusing a regular file other users can read.
+func readKeyFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--key-file: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("--key-file %s is readable by other users (mode %#o): run `chmod 600 %s`", path, fi.Mode().Perm(), path)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("--key-file %s: %w", path, err)
+	}
+	var keys []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			keys = append(keys, line)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("--key-file %s holds no key: write one KEYNAME:SECRET per line", path)
+	}
+	return keys, nil
+}
+
+// printConnectInfo prints the address, keys and client options; without
+// showSecrets (keys from --key-file, output to a log) secrets are elided.
+func printConnectInfo(w io.Writer, srv *ablylocal.Server, showSecrets bool) {
 	host := srv.Host()
 	if host == "0.0.0.0" || host == "::" || host == "" {
 		host = "127.0.0.1"
 	}
 	port := srv.Port()
 	fmt.Fprintf(w, "Local Ably endpoint listening on %s (REST and realtime WebSocket on one port)\n", srv.Addr())
-	for i, k := range srv.Keys() {
-		fmt.Fprintf(w, "key %d: %s  capability %s\n", i+1, k.String(), k.Capability.String())
+	show := func(k string) string {
+		if showSecrets {
+			return k
+		}
+		return redactKey(k)
 	}
-	key := srv.Keys()[0].String()
+	for i, k := range srv.Keys() {
+		fmt.Fprintf(w, "key %d: %s  capability %s\n", i+1, show(k.String()), k.Capability.String())
+	}
+	key := show(srv.Keys()[0].String())
 	fmt.Fprintf(w, "\nably-js:\n  new Ably.Realtime({ key: '%s', endpoint: '%s', port: %d, tls: false })\n", key, host, port)
 	fmt.Fprintf(w, "ably-go:\n  ably.NewRealtime(ably.WithKey(%q), ably.WithEndpoint(%q), ably.WithPort(%d),\n    ably.WithTLS(false), ably.WithInsecureAllowBasicAuthWithoutTLS())\n", key, host, port)
 	fmt.Fprintf(w, "\nPress Ctrl-C to stop.\n")

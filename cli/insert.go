@@ -75,7 +75,7 @@ func newInsertCommand() *cobra.Command {
 	fl.StringVar(&p.Channel, "channel", "", "Ably channel (required)")
 	fl.StringVar(&p.Name, "name", "", "message name (required)")
 	fl.StringVar(&data, "data", "", "JSON payload, or @FILE to read it from a file (absent: SQL NULL)")
-	fl.StringVar(&headers, "headers", "", "JSON object of headers (flat, string values)")
+	fl.StringVar(&headers, "headers", "", "JSON object of headers: flat, values strings, numbers, booleans or null (Ably refuses nested values)")
 	fl.StringVar(&p.MutationID, "mutation-id", "", "mutation id for every row (default: a new UUID per row)")
 	fl.BoolVar(&p.Rejected, "rejected", false, "write rejected = true (the backend refusing the client's mutation)")
 	fl.IntVar(&p.Count, "count", 1, "how many rows, in one transaction")

@@ -73,6 +73,11 @@ func TestInsertRefusesBadInputBeforeWriting(t *testing.T) {
 		{"mongo", []string{"--mongo"}, 2, "does not apply with --mongo"},
 		{"readonly", []string{"--readonly"}, 1, "read-only"},
 		{"count", []string{"--count", "0"}, 2, "--count"},
+		{"bracket channel", []string{"--channel", "[x]y"}, 2, "must not start with '['"},
+		{"colon channel", []string{"--channel", ":foo"}, 2, "must not start with ':'"},
+		{"newline channel", []string{"--channel", "a\nb"}, 2, "must not contain a line break"},
+		{"nested header", []string{"--headers", `{"a":{"b":1}}`}, 2, `header "a" has an object value`},
+		{"array header", []string{"--headers", `{"a":[1]}`}, 2, `header "a" has an array value`},
 	}
 	for _, c := range cases {
 		args := append([]string{"insert", "--channel", "c", "--name", "n", "--pg-url", db.URL}, c.args...)

@@ -5,15 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/livesync-dev/livesync-dev/internal/stack"
+	"github.com/livesync-dev/livesync-dev/ablyrules"
 	"github.com/livesync-dev/livesync-dev/monitor"
 )
 
@@ -44,8 +47,8 @@ func newTailCommand() *cobra.Command {
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, ch := range args {
-				if ch == "" || strings.HasPrefix(ch, "[") || strings.HasPrefix(ch, ":") || strings.ContainsAny(ch, "\r\n") {
-					return usageError("invalid channel name %q: non-empty, not starting with '[' or ':', no newlines", ch)
+				if err := ablyrules.Channel(ch); err != nil {
+					return usageError("%v; %s", err, ablyrules.ChannelRules)
 				}
 			}
 			overrides := map[string]string{}
@@ -58,11 +61,17 @@ func newTailCommand() *cobra.Command {
 			if err != nil {
 				return stackError(err)
 			}
+			// ably-go's own lines go to stderr through slog, redacted.
+			// The SDK logs from its own goroutines, also while closing: stop
+			// them writing once the command returns.
+			sdkOut := &closingWriter{w: cmd.ErrOrStderr()}
+			defer sdkOut.close()
+			sdkLog := slog.New(slog.NewTextHandler(sdkOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			actx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
-			t, err := st.StartTail(actx, ep, stack.TailParams{Channels: args, Rewind: rewind})
+			t, err := st.StartTail(actx, ep, stack.TailParams{Channels: args, Rewind: rewind, Logger: sdkLog})
 			if err != nil {
 				return fmt.Errorf("subscribing: %w", err)
 			}
@@ -100,4 +109,27 @@ func printTail(ctx context.Context, w io.Writer, t *monitor.Tail, jsonOut bool) 
 			}
 		}
 	}
+}
+
+// closingWriter serialises writes and drops them after close.
+type closingWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+// Write implements io.Writer.
+func (c *closingWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return len(p), nil
+	}
+	return c.w.Write(p)
+}
+
+func (c *closingWriter) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,5 +115,34 @@ func TestTailWithoutEndpoint(t *testing.T) {
 	}
 	if _, _, code := runCLI(t, "tail"); code != 2 {
 		t.Fatalf("tail without channels: exit %d; want 2", code)
+	}
+}
+
+// TestTailUnreachableSaysWhyWithoutTheKey (issue 12, item 6): an endpoint
+// that cannot be reached ends the tail with the host and the reason, and
+// neither ably-go's log lines nor the error show the key secret.
+func TestTailUnreachableSaysWhyWithoutTheKey(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens: every connection is refused
+	writeSandboxWithAbly(t, addr, "app.key:secretvalue")
+	stdout, stderr, code := runCLI(t, "tail", "x")
+	if code != 1 || !strings.Contains(stderr, "cannot reach "+addr+": connection refused") {
+		t.Fatalf("exit %d, stderr %q; want the host and \"connection refused\"", code, stderr)
+	}
+	if strings.Contains(stdout+stderr, "secretvalue") {
+		t.Fatalf("the key secret was printed:\n%s\n%s", stdout, stderr)
+	}
+}
+
+// TestTailRefusesChannelsAblyRefuses: tail applies the same channel rules
+// as insert and the endpoint.
+func TestTailRefusesChannelsAblyRefuses(t *testing.T) {
+	_, stderr, code := runCLI(t, "tail", "[x]y")
+	if code != 2 || !strings.Contains(stderr, "must not start with '['") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 }

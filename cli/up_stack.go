@@ -104,7 +104,7 @@ func startStack(ctx context.Context, stk *stack.Stack, f upFlags, progress, logw
 	s.mon = monitor.New(s.pool, stk.MonitorOptions(s.readonly, inProcess, own...))
 	if s.st.Ably != nil {
 		fmt.Fprintln(progress, "attaching the live tail…")
-		if s.tail, err = stk.StartTail(ctx, s.endpoint, stack.TailParams{}); err != nil {
+		if s.tail, err = stk.StartTail(ctx, s.endpoint, stack.TailParams{Logger: s.logger}); err != nil {
 			return s, fmt.Errorf("live tail: %w", err)
 		}
 	}

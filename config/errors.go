@@ -37,7 +37,8 @@ func (e *ValidationError) Error() string {
 	case e.File != "":
 		b.WriteString(e.File + ": ")
 	}
-	if e.Key != "" {
+	// "flag ably.local.addr" already names the key: do not repeat it.
+	if e.Key != "" && !strings.HasSuffix(e.Source, " "+e.Key) {
 		b.WriteString(e.Key + ": ")
 	}
 	b.WriteString(e.Message)

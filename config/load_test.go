@@ -118,11 +118,17 @@ func TestEnvAndFlagErrorsNameTheirSource(t *testing.T) {
 		{Source{Flags: map[string]string{"connector.nodse": "2"}}, []string{"flag connector.nodse", "unknown", `did you mean "connector.nodes"`}},
 		{Source{Flags: map[string]string{"batchsize": "2"}}, []string{"flag batchsize", `did you mean "connector.batchSize"`}},
 		{Source{Flags: map[string]string{"connector.nodes": "0"}}, []string{"flag connector.nodes", "out of range"}},
+		{Source{Flags: map[string]string{"ably.local.addr": "nope"}}, []string{"flag ably.local.addr: "}},
 		{Source{Flags: map[string]string{"dashboard.keys.quit": ""}}, []string{"flag dashboard.keys.quit", `"quit" is empty`}},
 	}
 	for _, c := range cases {
 		c.src.File = writeFile(t, "")
 		_, err := Load(c.src)
+		for path := range c.src.Flags {
+			if err != nil && strings.Contains(err.Error(), "flag "+path+": "+path+":") {
+				t.Errorf("flag error repeats its key: %v", err)
+			}
+		}
 		if err == nil {
 			t.Errorf("%+v: no error", c.src)
 			continue

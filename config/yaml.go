@@ -227,6 +227,12 @@ func decodeLeaf(n *node, v *yaml.Node) (reflect.Value, string, string) {
 		out.SetInt(int64(d))
 	case kind == reflect.String:
 		out.SetString(v.Value)
+	case (kind == reflect.Bool || kind == reflect.Int) && quoted(v):
+		what := "a whole number"
+		if kind == reflect.Bool {
+			what = "true or false"
+		}
+		return out, fmt.Sprintf("%q is a quoted string, not %s", v.Value, what), fmt.Sprintf("remove the quotes: %s: %s", n.name, v.Value)
 	case kind == reflect.Bool:
 		var b bool
 		if err := v.Decode(&b); err != nil {
@@ -281,6 +287,12 @@ func decodeCollection(n *node, v *yaml.Node, out reflect.Value) (reflect.Value, 
 	}
 	out.Set(reflect.ValueOf(m))
 	return out, "", ""
+}
+
+// quoted reports whether a scalar was written as a string ("100", '100' or
+// !!str 100), which YAML reads as text, not as a number or boolean.
+func quoted(v *yaml.Node) bool {
+	return v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 || v.Tag == "!!str" && v.Style&yaml.TaggedStyle != 0
 }
 
 func kindName(v *yaml.Node) string {

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/ably/ably-go/ably"
+
+	"github.com/livesync-dev/livesync-dev/internal/ablylog"
 )
 
 // RealAblyRate is Ably's default publish limit per channel and per realtime
@@ -26,6 +29,9 @@ type PublisherOptions struct {
 	// RESTBatch publishes with REST batch publish (POST /messages, up to 100
 	// channels per request, one message per BatchSpec) instead of realtime.
 	RESTBatch bool
+	// Logger receives ably-go's warnings and errors, with keys and tokens
+	// redacted (nil discards them).
+	Logger *slog.Logger
 	// OnState, when set, is called on every connection state change with
 	// the new state and the reason (nil when none). It must not block.
 	OnState func(state string, reason error)
@@ -61,7 +67,7 @@ func NewPublisher(opts PublisherOptions) (*Publisher, error) {
 		p.pacer = newPacer(RealAblyRate)
 	}
 	if opts.RESTBatch {
-		b, err := newRESTBatcher(opts.ClientOptions)
+		b, err := newRESTBatcher(append(ablylog.ClientOptions(opts.Logger), opts.ClientOptions...))
 		if err != nil {
 			return nil, err
 		}
@@ -80,8 +86,7 @@ func (p *Publisher) dial() (*ably.Realtime, error) {
 	co := append([]ably.ClientOption{
 		ably.WithQueueMessages(false),
 		ably.WithEchoMessages(false),
-		ably.WithLogLevel(ably.LogNone),
-	}, p.opts.ClientOptions...)
+	}, append(ablylog.ClientOptions(p.opts.Logger), p.opts.ClientOptions...)...)
 	rt, err := ably.NewRealtime(co...)
 	if err != nil {
 		return nil, fmt.Errorf("ably client: %w", err)

@@ -60,7 +60,7 @@ type restBatcher struct {
 }
 
 func newRESTBatcher(opts []ably.ClientOption) (*restBatcher, error) {
-	rest, err := ably.NewREST(append([]ably.ClientOption{ably.WithLogLevel(ably.LogNone)}, opts...)...)
+	rest, err := ably.NewREST(opts...) // opts start with ablylog's (redacted logs)
 	if err != nil {
 		return nil, fmt.Errorf("ably REST client: %w", err)
 	}

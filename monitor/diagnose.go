@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/livesync-dev/livesync-dev/connector"
+	"github.com/livesync-dev/livesync-dev/ablyrules"
 )
 
 // Reason is why a pending row is not moving.
@@ -159,13 +160,13 @@ func (m *Monitor) diagnose(ctx context.Context, s *Snapshot) error {
 		switch {
 		case l.liveLock:
 			st.Reason = OwnerDead
-			gone := "is not in the nodes table"
+			gone := "which is not in the nodes table"
 			if n, ok := nodeExpiry[owner]; ok {
-				gone = fmt.Sprintf("lease expired %.0fs ago", -n.ExpiresInSeconds)
+				gone = fmt.Sprintf("whose lease expired %.0fs ago", -n.ExpiresInSeconds)
 			}
 			lapse := l.seconds
 			st.LockLapsesInSeconds = &lapse
-			st.Detail = fmt.Sprintf("locked by node %s, whose %s; its lock lapses in %.0fs and until then no other node may publish it", owner, gone, l.seconds)
+			st.Detail = fmt.Sprintf("locked by node %s, %s; its lock lapses in %.0fs and until then no other node may publish it", owner, gone, l.seconds)
 			st.Action = fmt.Sprintf("wait %.0fs for the lock to lapse (a live node then claims it), or free it now with `livesync-dev outbox retry %d` (safe: the owner is dead)", l.seconds, l.id)
 		case len(live) == 0:
 			st.Reason = NoLiveNode
@@ -456,7 +457,9 @@ func blockedFix(code int, channel string, id int64) string {
 	case 40009:
 		return fmt.Sprintf("the message is over Ably's size limit (64 KiB): delete it (`livesync-dev outbox delete %d`), or shrink its data/headers and run `livesync-dev outbox retry %d` (the connector also notices the changed row at its next heartbeat); the channel resumes", id, id)
 	case 40010:
-		return fmt.Sprintf("the channel name is invalid: delete row %d (`livesync-dev outbox delete %d`) and write it again with a valid channel", id, id)
+		return fmt.Sprintf("the channel name is invalid (%s): delete row %d (`livesync-dev outbox delete %d`) and write it again with a valid channel", ablyrules.ChannelRules, id, id)
+	case 40032:
+		return fmt.Sprintf("Ably refuses the message's headers (%s): delete row %d and write it with flat headers", ablyrules.HeaderRules, id)
 	case 40160:
 		return fmt.Sprintf("the API key's capability lacks \"publish\" on channel %q: grant it (e.g. {%q:[\"publish\"]}) and run `livesync-dev outbox retry %d`, or delete the row (`livesync-dev outbox delete %d`)", channel, channelPattern(channel), id, id)
 	}

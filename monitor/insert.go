@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/livesync-dev/livesync-dev/ablyrules"
 )
 
 // OutboxInsertParams describe rows to write, as an application would.
@@ -90,6 +92,9 @@ func (p OutboxInsertParams) Validate() error {
 	if p.Channel == "" || p.Name == "" {
 		return errors.New("a channel and a name are required")
 	}
+	if err := ablyrules.Channel(p.Channel); err != nil {
+		return fmt.Errorf("%w; %s", err, ablyrules.ChannelRules)
+	}
 	if p.Count < 0 || p.Count > 100000 {
 		return fmt.Errorf("count %d is out of range: use 1-100000", p.Count)
 	}
@@ -102,8 +107,8 @@ func (p OutboxInsertParams) Validate() error {
 		if err := ValidateJSON("headers", p.Headers); err != nil {
 			return err
 		}
-		if t := bytes.TrimSpace(p.Headers); len(t) == 0 || t[0] != '{' {
-			return errors.New("headers must be a JSON object (they become the message's extras.headers)")
+		if err := ablyrules.Headers(p.Headers); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package monitor_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/livesync-dev/livesync-dev/internal/pgtest"
@@ -62,6 +63,32 @@ func TestSnapshotHandSeededScenario(t *testing.T) {
 	}
 	if len(s.Channels) != 4 {
 		t.Fatalf("channels %+v; want the 4 channels with pending rows", s.Channels)
+	}
+}
+
+// TestOwnerDeadDetailReads: the detail of a row locked by a node that is
+// gone reads as a sentence in both cases (issue 12: "whose is not in the
+// nodes table").
+func TestOwnerDeadDetailReads(t *testing.T) {
+	db := pgtest.NewDB(t)
+	seedScenario(t, db)
+	exec(t, db, `INSERT INTO outbox (sequence_id, mutation_id, channel, name, locked_by, lock_expiry) VALUES
+	   (6, 'm6', 'chan-e', 'e', 'node-vanished', (now() AT TIME ZONE 'utc') + interval '25 seconds')`)
+	s, err := newMonitor(t, db, monitor.Options{}).Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]string{2: "locked by node node-dead, whose lease expired ", 6: "locked by node node-vanished, which is not in the nodes table;"}
+	for _, st := range s.Stuck {
+		if w, ok := want[st.SequenceID]; ok {
+			if !strings.HasPrefix(st.Detail, w) {
+				t.Errorf("row %d detail %q, want it to start %q", st.SequenceID, st.Detail, w)
+			}
+			delete(want, st.SequenceID)
+		}
+	}
+	if len(want) != 0 {
+		t.Fatalf("rows %v not reported stuck: %+v", want, s.Stuck)
 	}
 }
 

@@ -2,12 +2,15 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
 
 	"github.com/ably/ably-go/ably"
+
+	"github.com/livesync-dev/livesync-dev/internal/ablylog"
 )
 
 // TailOptions configure a channel tail.
@@ -124,7 +127,9 @@ func (t *Tail) add(ctx context.Context, channel, rewind string) error {
 		}
 	}
 	if c == nil {
-		client, err := ably.NewRealtime(t.opts.ClientOptions...)
+		// SDK log lines never reach the terminal raw: discarded unless the
+		// caller routes them (redacted) with ablylog.ClientOptions.
+		client, err := ably.NewRealtime(append(ablylog.ClientOptions(nil), t.opts.ClientOptions...)...)
 		if err != nil {
 			t.mu.Unlock()
 			return fmt.Errorf("ably client: %w", err)
@@ -141,7 +146,22 @@ func (t *Tail) add(ctx context.Context, channel, rewind string) error {
 		chOpts = append(chOpts, ably.ChannelWithParams("rewind", rewind))
 	}
 	ch := c.client.Channels.Get(channel, chOpts...)
-	if _, err := ch.SubscribeAll(ctx, func(msg *ably.Message) { t.push(channel, msg) }); err != nil {
+	// A host that cannot be reached (DNS, refused, TLS) ends the attach at
+	// the first failed connection attempt, with the reason, instead of at
+	// the caller's deadline.
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	off := c.client.Connection.OnAll(func(sc ably.ConnectionStateChange) {
+		if u := ablylog.Unreachable(sc.Reason, "the Ably host"); u != nil && sc.Current != ably.ConnectionStateConnected {
+			cancel(u)
+		}
+	})
+	defer off()
+	if _, err := ch.SubscribeAll(actx, func(msg *ably.Message) { t.push(channel, msg) }); err != nil {
+		var u *ablylog.UnreachableError
+		if errors.As(context.Cause(actx), &u) {
+			err = u
+		}
 		t.mu.Lock()
 		c.n--
 		delete(t.chans, channel)

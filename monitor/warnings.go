@@ -2,14 +2,18 @@ package monitor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/livesync-dev/livesync-dev/ablyrules"
 )
 
 // Warning is one finding of the cheap checks.
 type Warning struct {
-	// Code is stable: empty-mutation-id, headers-not-flat, data-too-large,
+	// Code is stable: empty-mutation-id, channel-invalid, headers-refused,
+	// headers-not-flat, data-too-large,
 	// empty-outbox, multiple-processed, out-of-order, sequence-reset,
 	// rate-near-limit.
 	Code string `json:"code"`
@@ -46,8 +50,7 @@ func (m *Monitor) warnings(ctx context.Context, s *Snapshot) error {
 	}
 	o := m.opts.Names.Outbox()
 	cols := `sequence_id, channel, btrim(mutation_id) = '',
-  headers IS NOT NULL AND CASE WHEN jsonb_typeof(headers) = 'object'
-    THEN EXISTS (SELECT 1 FROM jsonb_each(headers) e WHERE jsonb_typeof(e.value) <> 'string') ELSE true END,
+  CASE WHEN NOT processed THEN headers::text END,
   octet_length(coalesce(data::text, '')) + octet_length(name) + octet_length(coalesce(headers::text, '')), NOT processed`
 	q := fmt.Sprintf(`(SELECT %[2]s FROM %[1]s ORDER BY sequence_id DESC LIMIT %[3]d)
 UNION
@@ -62,9 +65,10 @@ ORDER BY 1`, o, cols, warnSample)
 	err = forEachRow(rows, func(r pgx.Rows) error {
 		var id int64
 		var ch string
-		var emptyMut, notFlat, pending bool
+		var emptyMut, pending bool
+		var headers *string
 		var size int64
-		if err := r.Scan(&id, &ch, &emptyMut, &notFlat, &size, &pending); err != nil {
+		if err := r.Scan(&id, &ch, &emptyMut, &headers, &size, &pending); err != nil {
 			return err
 		}
 		sampled++
@@ -76,9 +80,12 @@ ORDER BY 1`, o, cols, warnSample)
 			warn(Warning{Code: "empty-mutation-id", SequenceID: &id, Channel: ch,
 				Detail: "mutation_id is empty: the Models SDK drops messages without x-ably-models-event-uuid"})
 		}
-		if notFlat {
-			warn(Warning{Code: "headers-not-flat", SequenceID: &id, Channel: ch,
-				Detail: "headers is not a flat object of strings: Ably message headers are a map of strings and subscription filters need a flat object"})
+		if err := ablyrules.Channel(ch); err != nil {
+			warn(Warning{Code: "channel-invalid", SequenceID: &id, Channel: ch,
+				Detail: fmt.Sprintf("this row can never publish: %v; it blocks its channel: delete row %d and write it to a valid channel (%s)", err, id, ablyrules.ChannelRules)})
+		}
+		if headers != nil {
+			headerWarning(id, ch, *headers, warn)
 		}
 		if size > maxMessageBytes {
 			warn(Warning{Code: "data-too-large", SequenceID: &id, Channel: ch,
@@ -112,6 +119,33 @@ ORDER BY 1`, o, cols, warnSample)
 		}
 	}
 	return nil
+}
+
+// headerWarning warns about a pending row's headers: refused by Ably (a
+// nested value: the row can never publish), or not a flat object of strings
+// (not an object: the connector ignores them; numbers and booleans publish
+// but subscription filters compare strings).
+func headerWarning(id int64, ch, headers string, warn func(Warning)) {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal([]byte(headers), &obj) != nil || obj == nil {
+		if headers != "null" {
+			warn(Warning{Code: "headers-not-flat", SequenceID: &id, Channel: ch,
+				Detail: "headers is not a JSON object: the connector ignores it (Ably message headers are a flat object)"})
+		}
+		return
+	}
+	if err := ablyrules.Headers([]byte(headers)); err != nil {
+		warn(Warning{Code: "headers-refused", SequenceID: &id, Channel: ch,
+			Detail: fmt.Sprintf("this row can never publish: %v; it blocks its channel: delete row %d and write it with flat headers", err, id)})
+		return
+	}
+	for _, v := range obj {
+		if len(v) > 0 && v[0] != '"' {
+			warn(Warning{Code: "headers-not-flat", SequenceID: &id, Channel: ch,
+				Detail: "headers has non-string values: Ably publishes them, but subscription filters compare headers as strings"})
+			return
+		}
+	}
 }
 
 // outOfOrder warns about pending rows below the tombstone on the

@@ -46,7 +46,7 @@ func TestWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	codes := warningCodes(s)
-	want := map[string]int64{"empty-mutation-id": 1, "headers-not-flat": 2, "data-too-large": 3, "multiple-processed": 5, "out-of-order": 1}
+	want := map[string]int64{"empty-mutation-id": 1, "headers-refused": 2, "data-too-large": 3, "multiple-processed": 5, "out-of-order": 1}
 	for code, id := range want {
 		if got, ok := codes[code]; !ok || got != id {
 			t.Errorf("warning %s for row %d missing (got %+v)", code, id, s.Warnings)
@@ -66,6 +66,47 @@ func TestWarnings(t *testing.T) {
 	}
 	if _, ok := warningCodes(s)["sequence-reset"]; !ok {
 		t.Fatalf("warnings %+v; want sequence-reset", s.Warnings)
+	}
+}
+
+// TestWarningsRowsThatCanNeverPublish: pending rows whose channel or headers
+// Ably refuses (40010, 40032) are named, with the rule; rows Ably accepts
+// (a leading space, numeric headers) are not called unpublishable.
+func TestWarningsRowsThatCanNeverPublish(t *testing.T) {
+	db := pgtest.NewDB(t)
+	m := newMonitor(t, db, monitor.Options{})
+	exec(t, db, `INSERT INTO outbox (mutation_id, channel, name, headers) VALUES
+		   ('m1', '[x]y', 'e', NULL),
+		   ('m2', 'ok', 'e', '{"a":[1]}'),
+		   ('m3', ' fine', 'e', '{"n":1}'),
+		   ('m4', 'ok', 'e', '"text"')`)
+	s, err := m.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64][]monitor.Warning{}
+	for _, w := range s.Warnings {
+		if w.SequenceID != nil {
+			byID[*w.SequenceID] = append(byID[*w.SequenceID], w)
+		}
+	}
+	has := func(id int64, code, detail string) {
+		t.Helper()
+		for _, w := range byID[id] {
+			if w.Code == code && strings.Contains(w.Detail, detail) {
+				return
+			}
+		}
+		t.Errorf("row %d: want %s mentioning %q, got %+v", id, code, detail, byID[id])
+	}
+	has(1, "channel-invalid", "must not start with '['")
+	has(2, "headers-refused", `header "a" has an array value`)
+	has(3, "headers-not-flat", "non-string")
+	has(4, "headers-not-flat", "not a JSON object")
+	for _, w := range byID[3] {
+		if w.Code == "channel-invalid" || w.Code == "headers-refused" {
+			t.Errorf("row 3 is publishable by Ably, got %+v", w)
+		}
 	}
 }
 

@@ -235,3 +235,32 @@ func WaitReady(ctx context.Context, port int, timeout time.Duration) error {
 		}
 	}
 }
+
+// SetHBA replaces the data directory's pg_hba.conf with content when it
+// differs (keeping the file's owner and mode) and, when the server is
+// running, reloads it so the rules apply to new connections at once.
+func (c *Cluster) SetHBA(ctx context.Context, content string) error {
+	path := filepath.Join(c.DataDir(), "pg_hba.conf")
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	if string(old) == content {
+		return nil
+	}
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if !c.Running(ctx) {
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, c.Bin.Path("pg_ctl"), "-D", c.DataDir(), "reload")
+	cmd.Dir = c.Base
+	c.Owner.apply(cmd)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("pg_ctl reload failed: %w\n%s", err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -141,13 +140,29 @@ func spawnAbly(ctx context.Context, dir string, opts Options, host string, port 
 		return 0, err
 	}
 	defer devnull.Close()
-	args := append([]string{"ably", "serve", "--addr", net.JoinHostPort(host, strconv.Itoa(port)), "--key", key}, opts.AblyArgs...)
+	// The key reaches the endpoint through an inherited pipe (fd 3), never
+	// its command line, which any user can read in `ps`.
+	keyR, keyW, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer keyR.Close()
+	args := append([]string{"ably", "serve", "--addr", net.JoinHostPort(host, strconv.Itoa(port)),
+		"--key-file", "/dev/fd/3", sandboxMarker, dir}, opts.AblyArgs...)
 	cmd := exec.Command(opts.Executable, args...)
 	cmd.Dir = dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, logf, logf
+	cmd.ExtraFiles = []*os.File{keyR}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
+		keyW.Close()
 		return 0, fmt.Errorf("starting the Ably endpoint (%s ably serve): %w", opts.Executable, err)
+	}
+	_, werr := io.WriteString(keyW, key+"\n")
+	keyW.Close()
+	if werr != nil {
+		_ = cmd.Process.Kill()
+		return 0, fmt.Errorf("passing the key to the Ably endpoint: %w", werr)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -217,20 +232,8 @@ func stopAbly(ctx context.Context, st *State, out io.Writer) error {
 		a.PID, a.Running = 0, false
 		return nil
 	}
-	if err := syscall.Kill(a.PID, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("stopping the Ably endpoint (pid %d): %w", a.PID, err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for ownsAblyProcess(a.PID, a.Port) && !zombie(a.PID) {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(a.PID, syscall.SIGKILL)
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond): // another process's exit has no event here
-		}
+	if err := stopProcess(ctx, a.PID, func() bool { return ownsAblyProcess(a.PID, a.Port) }); err != nil {
+		return err
 	}
 	fmt.Fprintf(out, "ably endpoint: stopped (pid %d)\n", a.PID)
 	a.PID, a.Running = 0, false

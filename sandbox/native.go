@@ -17,6 +17,18 @@ import (
 // directory the postgres user can reach, keyed by a hash of the project.
 const RootClusterRoot = "/var/lib/livesync-dev"
 
+// sandboxHBA is the native sandbox's pg_hba.conf: the role applications use
+// (and every other role) must give its password (scram-sha-256), as in
+// production; only the superuser the tool itself uses is trusted, and only
+// on loopback TCP.
+const sandboxHBA = `# written by livesync-dev: loopback TCP only
+# TYPE  DATABASE  USER      ADDRESS        METHOD
+host    all       postgres  127.0.0.1/32   trust
+host    all       postgres  ::1/128        trust
+host    all       all       127.0.0.1/32   scram-sha-256
+host    all       all       ::1/128        scram-sha-256
+`
+
 // nativeBackend runs Postgres from the machine's server binaries.
 type nativeBackend struct {
 	project string
@@ -104,6 +116,9 @@ func (b *nativeBackend) up(ctx context.Context, preferred int, warn func(string,
 			}
 		}()
 	} else if err := c.CheckVersion(); err != nil {
+		return pgEndpoint{}, err
+	}
+	if err := c.SetHBA(ctx, sandboxHBA); err != nil {
 		return pgEndpoint{}, err
 	}
 	port := 0

@@ -285,13 +285,31 @@ func Down(ctx context.Context, opts DownOptions) (*State, error) {
 	if opts.Dir == "" {
 		opts.Dir = "."
 	}
-	st, err := LoadFrom(opts.Dir)
-	if err != nil {
-		return nil, err
-	}
 	out := opts.Progress
 	if out == nil {
 		out = io.Discard
+	}
+	dir, err := Find(opts.Dir)
+	if errors.Is(err, ErrNotFound) {
+		// No state file: a .livesync left here (the file deleted by hand)
+		// may still have running processes and data to recover.
+		abs, aerr := filepath.Abs(opts.Dir)
+		if aerr != nil {
+			return nil, err
+		}
+		if fi, serr := os.Stat(filepath.Join(abs, DirName)); serr == nil && fi.IsDir() {
+			return recoverDown(ctx, abs, opts, out, nil)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := Load(dir)
+	if errors.Is(err, ErrDamaged) {
+		return recoverDown(ctx, dir, opts, out, err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	lock, err := AcquireLock(ctx, st.dir, "sandbox down", 2*time.Minute, out)
 	if err != nil {
@@ -300,6 +318,14 @@ func Down(ctx context.Context, opts DownOptions) (*State, error) {
 	defer lock.Release()
 	if err := stopAbly(ctx, st, out); err != nil {
 		return nil, err
+	}
+	// Endpoints of this folder the file does not record (started while the
+	// file was damaged or deleted) are stopped too, so none is stranded.
+	for _, pid := range endpointProcesses(st.dir) {
+		if err := stopProcess(ctx, pid, func() bool { return endpointOf(pid, st.dir) }); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(out, "ably endpoint: stopped an unrecorded endpoint of this folder (pid %d)\n", pid)
 	}
 	var b pgBackend
 	switch st.Postgres.Backend {
@@ -321,10 +347,12 @@ func Down(ctx context.Context, opts DownOptions) (*State, error) {
 	fmt.Fprintf(out, "postgres (%s): stopped\n", b.name())
 	st.Postgres.Running = false
 	if opts.Purge {
-		fmt.Fprintf(out, "sandbox data deleted\n")
-		if err := st.Remove(); err != nil {
+		// Everything the sandbox wrote goes: state, ably.log (it holds the
+		// endpoint's start-up lines), the lock, node registrations.
+		if err := purgeDir(st.dir); err != nil {
 			return nil, err
 		}
+		fmt.Fprintf(out, "sandbox data deleted (%s)\n", filepath.Join(st.dir, DirName))
 		return st.clone(), nil
 	}
 	return st.clone(), st.Save()

@@ -87,6 +87,30 @@ func (s *State) Dir() string { return s.dir }
 // ErrNotFound says no sandbox state exists in a folder or its parents.
 var ErrNotFound = errors.New("no sandbox found in this folder or its parents: run `livesync-dev sandbox up` first")
 
+// ErrDamaged says the state file exists but cannot be read: the processes it
+// recorded may still run, so the advice is `sandbox down`, which recovers
+// them from the folder itself.
+var ErrDamaged = errors.New("sandbox state is damaged")
+
+// DamagedError is a state file that exists but does not parse.
+type DamagedError struct {
+	// Path is the state file.
+	Path string
+	// Err is the parse error.
+	Err error
+}
+
+// Error implements error.
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("%s is damaged (%v): the sandbox it recorded may still be running; run `livesync-dev sandbox down` to stop what this folder started (it finds the endpoint and Postgres without the file), then `livesync-dev sandbox up`", e.Path, e.Err)
+}
+
+// Is makes errors.Is(err, ErrDamaged) true.
+func (e *DamagedError) Is(target error) bool { return target == ErrDamaged }
+
+// Unwrap returns the parse error.
+func (e *DamagedError) Unwrap() error { return e.Err }
+
 // Find looks for .livesync/sandbox.json in start and then its parents, like
 // git, and returns the project folder that holds it.
 func Find(start string) (string, error) {
@@ -115,7 +139,7 @@ func Load(dir string) (*State, error) {
 	}
 	var s State
 	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("%s is not valid JSON (%v): delete it and run `livesync-dev sandbox up` again", filepath.Join(dir, DirName, StateFile), err)
+		return nil, &DamagedError{Path: filepath.Join(dir, DirName, StateFile), Err: fmt.Errorf("not valid JSON: %w", err)}
 	}
 	if s.Version != 1 {
 		return nil, fmt.Errorf("%s has version %d; this livesync-dev understands version 1", filepath.Join(dir, DirName, StateFile), s.Version)
@@ -158,25 +182,45 @@ func (s *State) Save() error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(d, StateFile+".*")
+	return writeFileAtomic(filepath.Join(d, StateFile), append(b, '\n'), 0o600)
+}
+
+// writeFileAtomic replaces path with data so that a crash leaves either the
+// old or the new file, never a truncated one: a temp file in the same
+// folder, fsynced, renamed over path, and the folder fsynced.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
 	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
+	fail := func(err error) error {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return err
 	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
+	if _, err := tmp.Write(data); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fail(err)
 	}
 	if err := tmp.Close(); err != nil {
 		os.Remove(tmp.Name())
 		return err
 	}
-	return os.Rename(tmp.Name(), filepath.Join(d, StateFile))
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	dir, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return dir.Sync()
 }
 
 // Remove deletes the state file.

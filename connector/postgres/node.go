@@ -15,6 +15,7 @@ import (
 
 	"github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/dbconn"
+	"github.com/livesync-dev/livesync-dev/internal/ablylog"
 )
 
 // Node is one running connector node: a row in the nodes table, a share of
@@ -79,9 +80,13 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	n.store = NewStore(pool, opts.Names)
 	n.pub, err = connector.NewPublisher(connector.PublisherOptions{ClientOptions: opts.Ably, Pace: opts.RealAbly,
 		RESTBatch: opts.PublishMode == PublishRESTBatch,
-		OnState: func(state string, reason error) {
+		Logger: n.log, OnState: func(state string, reason error) {
 			n.ablyState.onState(state, reason)
-			n.log.Debug("ably connection", "state", state, "reason", reason)
+			if reason != nil {
+				n.log.Debug("ably connection", "state", state, "reason", ablylog.Redact(reason.Error()))
+				return
+			}
+			n.log.Debug("ably connection", "state", state)
 		}})
 	if err != nil {
 		pool.Close()

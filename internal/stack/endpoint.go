@@ -1,9 +1,12 @@
 package stack
 
 import (
+	"log/slog"
+
 	"context"
 	"errors"
 	"fmt"
+	"github.com/livesync-dev/livesync-dev/internal/ablylog"
 	"io"
 	"os"
 	"path/filepath"
@@ -157,12 +160,16 @@ type TailParams struct {
 	Channels []string
 	// Rewind is a count ("10") or a span ("2m") of history on attach.
 	Rewind string
+	// Logger receives the SDK's log lines, keys and tokens redacted (nil:
+	// the SDK logs nothing).
+	Logger *slog.Logger
 }
 
 // StartTail subscribes to channels on the endpoint, buffering
 // dashboard.tailBuffer messages.
 func (s *Stack) StartTail(ctx context.Context, ep Endpoint, p TailParams) (*monitor.Tail, error) {
-	return monitor.StartTail(ctx, monitor.TailOptions{ClientOptions: ep.Options, Channels: p.Channels, Rewind: p.Rewind,
+	opts := append(ablylog.ClientOptions(p.Logger), ep.Options...)
+	return monitor.StartTail(ctx, monitor.TailOptions{ClientOptions: opts, Channels: p.Channels, Rewind: p.Rewind,
 		Buffer: s.Config.Dashboard.TailBuffer})
 }
 

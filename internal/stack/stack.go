@@ -45,6 +45,8 @@ type Stack struct {
 	Sandbox *sandbox.State
 	// ConfigFile is the --config value the stack was loaded with.
 	ConfigFile string
+	// damaged is set when .livesync/sandbox.json exists but cannot be read.
+	damaged error
 }
 
 // ConfigError wraps a configuration that failed to load or validate: bad
@@ -77,6 +79,8 @@ func Load(p Params) (*Stack, error) {
 	s := &Stack{Config: cfg, ConfigFile: p.ConfigFile}
 	if st, err := sandbox.LoadFrom(dir); err == nil {
 		s.Sandbox = st
+	} else if errors.Is(err, sandbox.ErrDamaged) {
+		s.damaged = err
 	}
 	return s, nil
 }
@@ -102,6 +106,9 @@ func (s *Stack) PostgresURL() (string, error) {
 	}
 	if s.Sandbox != nil {
 		return s.Sandbox.Postgres.URL, nil
+	}
+	if s.damaged != nil {
+		return "", s.damaged
 	}
 	return "", ErrNoDatabase
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/rivo/tview"
 
+	"github.com/livesync-dev/livesync-dev/ablyrules"
 	"github.com/livesync-dev/livesync-dev/monitor"
 )
 
@@ -90,6 +91,8 @@ func (f *InsertForm) params() (monitor.OutboxInsertParams, error) {
 	var errs []error
 	if p.Channel == "" {
 		errs = append(errs, errors.New("channel: required"))
+	} else if err := ablyrules.Channel(p.Channel); err != nil {
+		errs = append(errs, err)
 	}
 	if p.Name == "" {
 		errs = append(errs, errors.New("name: required"))
@@ -104,8 +107,8 @@ func (f *InsertForm) params() (monitor.OutboxInsertParams, error) {
 	if h := f.input(FieldHeaders).GetText(); strings.TrimSpace(h) != "" {
 		if err := monitor.ValidateJSON("headers", []byte(h)); err != nil {
 			errs = append(errs, err)
-		} else if t := strings.TrimSpace(h); !strings.HasPrefix(t, "{") {
-			errs = append(errs, errors.New("headers: must be a JSON object"))
+		} else if err := ablyrules.Headers([]byte(h)); err != nil {
+			errs = append(errs, err)
 		} else {
 			p.Headers = json.RawMessage(h)
 		}

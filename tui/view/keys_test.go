@@ -268,9 +268,19 @@ func TestInsertFormValidatesAsYouType(t *testing.T) {
 	}
 	f.SetField(view.FieldData, `{"a": 1}`)
 	f.SetField(view.FieldHeaders, `[1]`)
-	if s := f.Status(); !strings.Contains(s, "headers: must be a JSON object") {
+	if s := f.Status(); !strings.Contains(s, "headers must be a JSON object") {
 		t.Fatalf("status = %q", s)
 	}
+	f.SetField(view.FieldHeaders, `{"a":{"b":1}}`)
+	if s := f.Status(); !strings.Contains(s, `header "a" has an object value`) {
+		t.Fatalf("status = %q, want the nested header refused (Ably's 40032)", s)
+	}
+	f.SetField(view.FieldChannel, "[x]y")
+	f.SetField(view.FieldHeaders, `{"h":"v"}`)
+	if s := f.Status(); !strings.Contains(s, "must not start with '['") {
+		t.Fatalf("status = %q, want the channel rule", s)
+	}
+	f.SetField(view.FieldChannel, "orders:1")
 	f.SetField(view.FieldHeaders, `{"h":"v"}`)
 	if s := f.Status(); !strings.Contains(s, "ready") {
 		t.Fatalf("status = %q, want ready", s)
