@@ -15,8 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/livesync-dev/livesync-dev/internal/stack"
 	"github.com/livesync-dev/livesync-dev/ablyrules"
+	"github.com/livesync-dev/livesync-dev/internal/stack"
 	"github.com/livesync-dev/livesync-dev/monitor"
 )
 

@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/ablyrules"
+	"github.com/livesync-dev/livesync-dev/connector"
 )
 
 // Reason is why a pending row is not moving.
