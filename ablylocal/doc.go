@@ -97,7 +97,7 @@
 //	7 unknown resume key 80018, expired 80008   TestRawFailedResumeAndOrigin,       failed-resume
 //	                                            TestResumeExpiredKey
 //	8 JWT kid of no key: 404 40400              TestJWTUnknownKeyIs404              jwt-unknown-kid
-//	9 X-Ably-Version 2 batch publish shape      TestBatchPublishLegacyVersion       —
+//	9 X-Ably-Version 2 batch publish shape      not done: the connector reads version 3 results —
 //
 // Item 3 uses 40165 ("channel mode not requested when attaching"), the code
 // Ably documents for an operation the credentials permit but the attach's

@@ -239,7 +239,9 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the connector's memory: %w", err)
 	}
-	res.Memory.ConnectorPeakRSSMB = round(peak, 1)
+	// The drain's peak was sampled separately; the whole run's peak can
+	// never be below it.
+	res.Memory.ConnectorPeakRSSMB = max(round(peak, 1), res.Memory.ConnectorDrainPeakRSSMB)
 	res.Machine.LoadAvgEnd = loadAverage()
 	if res.Stages == nil {
 		res.Stages = []Stage{}
