@@ -19,8 +19,8 @@ const StatePath = "/debug/state"
 type NodeState struct {
 	// Node is the node's id (a UUID, its row in the nodes table).
 	Node string `json:"node"`
-	// Kind is "postgres" for an outbox node, "mongo" for a change-stream
-	// connector.
+	// Kind is "postgres" for an outbox node (the Mongo connector reports
+	// through mongo.State until it joins this contract).
 	Kind string `json:"kind"`
 	// PID is the process running the node.
 	PID int `json:"pid"`
@@ -51,29 +51,6 @@ type NodeState struct {
 	EventsDropped int64 `json:"eventsDropped"`
 	// Channels are the channels the node holds rows of, sorted by name.
 	Channels []ChannelState `json:"channels"`
-	// Mongo is the change stream's state (Kind "mongo" only).
-	Mongo *MongoStreamState `json:"mongo,omitempty"`
-}
-
-// MongoStreamState is a Mongo change-stream connector's view of its stream.
-type MongoStreamState struct {
-	// Database and Collection are the watched collection.
-	Database   string `json:"database"`
-	Collection string `json:"collection"`
-	// Stream is "starting", "streaming", "retrying" or "stopped".
-	Stream string `json:"stream"`
-	// ResumeToken is the last stored resume token (its _data), "" if none.
-	ResumeToken string `json:"resumeToken,omitempty"`
-	// TokenStored is when ResumeToken was last written to the ably
-	// collection (nil: never).
-	TokenStored *time.Time `json:"tokenStored,omitempty"`
-	// Events counts change events published; EventsPerSec is the recent rate.
-	Events       int64   `json:"events"`
-	EventsPerSec float64 `json:"eventsPerSec"`
-	// Skipped72004 counts events skipped for lacking _ablyChannel.
-	Skipped72004 int64 `json:"skipped72004"`
-	// LastError is the last failure (72003..72008 or an Ably code).
-	LastError *ErrorInfo `json:"lastError,omitempty"`
 }
 
 // AblyConnState is a node's realtime connection to Ably (or the local
