@@ -16,6 +16,7 @@ import (
 	"github.com/ably/ably-go/ably"
 
 	"github.com/livesync-dev/livesync-dev/ablylocal"
+	"github.com/livesync-dev/livesync-dev/internal/ablylog"
 	"github.com/livesync-dev/livesync-dev/internal/pgtest"
 )
 
@@ -52,6 +53,9 @@ func TestConnectorRunPublishesAndStopsCleanly(t *testing.T) {
 	got := make(chan *ably.Message, 10)
 	sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer scancel()
+	if err := ablylog.AwaitConnected(sctx, rt); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := rt.Channels.Get("cli").SubscribeAll(sctx, func(m *ably.Message) { got <- m }); err != nil {
 		t.Fatal(err)
 	}

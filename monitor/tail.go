@@ -157,7 +157,11 @@ func (t *Tail) add(ctx context.Context, channel, rewind string) error {
 		}
 	})
 	defer off()
-	if _, err := ch.SubscribeAll(actx, func(msg *ably.Message) { t.push(channel, msg) }); err != nil {
+	err := ablylog.AwaitConnected(actx, c.client)
+	if err == nil {
+		_, err = ch.SubscribeAll(actx, func(msg *ably.Message) { t.push(channel, msg) })
+	}
+	if err != nil {
 		var u *ablylog.UnreachableError
 		if errors.As(context.Cause(actx), &u) {
 			err = u

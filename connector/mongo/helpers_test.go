@@ -12,6 +12,7 @@ import (
 
 	"github.com/livesync-dev/livesync-dev/ablylocal"
 	"github.com/livesync-dev/livesync-dev/connector"
+	"github.com/livesync-dev/livesync-dev/internal/ablylog"
 )
 
 // The fakes below stand in for the MongoDB server, which cannot run on
@@ -241,6 +242,9 @@ func (e *env) subscribe(t testing.TB, channels ...string) *sub {
 	s := &sub{msgs: map[string][]*ably.Message{}, more: make(chan struct{}, 1)}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	if err := ablylog.AwaitConnected(ctx, rt); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range channels {
 		if _, err := rt.Channels.Get(c).SubscribeAll(ctx, func(m *ably.Message) {
 			s.mu.Lock()

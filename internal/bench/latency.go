@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/livesync-dev/livesync-dev/ablylocal"
+	"github.com/livesync-dev/livesync-dev/internal/ablylog"
 )
 
 // latencyChannels caps the channels the latency phase spreads rows over
@@ -115,7 +116,12 @@ func measureLatency(ctx context.Context, p latencyParams) (Latency, error) {
 		return res, fmt.Errorf("latency subscriber: %w", err)
 	}
 	defer rt.Close()
-	rt.Connect()
+	cctx, ccancel := context.WithTimeout(ctx, 15*time.Second)
+	err = ablylog.AwaitConnected(cctx, rt)
+	ccancel()
+	if err != nil {
+		return res, fmt.Errorf("latency subscriber: %w", err)
+	}
 	recv := &receiver{seen: map[int64]bool{}}
 	names := make([]string, p.channels)
 	for c := range names {
