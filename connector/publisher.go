@@ -49,6 +49,9 @@ type Publisher struct {
 	rt     *ably.Realtime
 	dialed time.Time    // when rt was created
 	batch  *restBatcher // REST batch mode instead of rt
+
+	upMu sync.Mutex
+	upCh chan struct{} // closed at the next transition to CONNECTED
 }
 
 // sendTimeout bounds how long handing a message to ably-go may take. ably-go
@@ -62,7 +65,7 @@ var errSendStuck = errors.New("ably-go send blocked; the realtime connection was
 
 // NewPublisher connects (asynchronously) to the endpoint.
 func NewPublisher(opts PublisherOptions) (*Publisher, error) {
-	p := &Publisher{opts: opts}
+	p := &Publisher{opts: opts, upCh: make(chan struct{})}
 	if opts.Pace {
 		p.pacer = newPacer(RealAblyRate)
 	}
@@ -91,6 +94,7 @@ func (p *Publisher) dial() (*ably.Realtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ably client: %w", err)
 	}
+	rt.Connection.On(ably.ConnectionEventConnected, func(ably.ConnectionStateChange) { p.signalUp() })
 	if p.opts.OnState != nil {
 		rt.Connection.OnAll(func(c ably.ConnectionStateChange) {
 			var reason error
@@ -101,6 +105,26 @@ func (p *Publisher) dial() (*ably.Realtime, error) {
 		})
 	}
 	return rt, nil
+}
+
+// signalUp wakes everyone waiting for the connection to come back.
+func (p *Publisher) signalUp() {
+	p.upMu.Lock()
+	defer p.upMu.Unlock()
+	close(p.upCh)
+	p.upCh = make(chan struct{})
+}
+
+// Reconnected returns a channel that is closed the next time the realtime
+// connection becomes CONNECTED (after an outage, or a replaced client). A
+// row whose publish failed because the endpoint was away waits on it as well
+// as on its backoff, so it goes out as soon as the endpoint is back rather
+// than when a backoff grown during a long outage ends. In REST batch mode it
+// is never closed.
+func (p *Publisher) Reconnected() <-chan struct{} {
+	p.upMu.Lock()
+	defer p.upMu.Unlock()
+	return p.upCh
 }
 
 func (p *Publisher) client() *ably.Realtime {

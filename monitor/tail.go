@@ -152,6 +152,9 @@ func (t *Tail) add(ctx context.Context, channel, rewind string) error {
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	off := c.client.Connection.OnAll(func(sc ably.ConnectionStateChange) {
+		if sc.Reason == nil {
+			return // a nil *ErrorInfo in an error interface would panic in errors.As
+		}
 		if u := ablylog.Unreachable(sc.Reason, "the Ably host"); u != nil && sc.Current != ably.ConnectionStateConnected {
 			cancel(u)
 		}

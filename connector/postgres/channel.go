@@ -270,7 +270,7 @@ func (n *Node) failed(cs *chanState, h *heldRow, attempt int, err error) {
 	n.emit(connector.Event{Kind: connector.EventFailed, Channel: cs.name, SequenceID: id, Attempt: attempt, Code: code, Message: err.Error()})
 	if retryable {
 		n.log.Warn("publish failed; will retry", "channel", cs.name, "row", id, "attempt", attempt, "code", code, "err", err)
-		sleepCtx(n.runCtx, wait)
+		n.retryWait(wait)
 		n.mu.Lock()
 		cs.nextRetry = time.Time{}
 		n.mu.Unlock()
@@ -343,4 +343,22 @@ func (n *Node) prefetchFence(h *heldRow) *fencePrefetch {
 		p.reply <- fenceReply{got: got, err: err}
 	}()
 	return p
+}
+
+// retryWait sleeps a retry backoff; while the Ably connection is down it
+// ends as soon as the connection is back, so rows flow again at once after
+// an endpoint outage instead of after a backoff that grew during it.
+func (n *Node) retryWait(wait time.Duration) {
+	up := n.pub.Reconnected()
+	if n.pub.Connected() {
+		sleepCtx(n.runCtx, wait)
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-up:
+	case <-n.runCtx.Done():
+	}
 }

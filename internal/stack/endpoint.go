@@ -1,16 +1,17 @@
 package stack
 
 import (
-	"log/slog"
-
 	"context"
 	"errors"
 	"fmt"
-	"github.com/livesync-dev/livesync-dev/internal/ablylog"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/livesync-dev/livesync-dev/internal/ablylog"
 
 	"github.com/ably/ably-go/ably"
 
@@ -97,8 +98,24 @@ func (e *UsageError) Error() string { return e.Err.Error() }
 // Unwrap returns the cause.
 func (e *UsageError) Unwrap() error { return e.Err }
 
+// LocalRetry is how long ably-go waits between reconnection attempts (and
+// channel re-attaches) against the local endpoint. The SDK's defaults (15 s
+// disconnected, 30 s suspended, 15 s channel) suit Ably's global service;
+// on a laptop the endpoint restarts in a fraction of a second (`sandbox up`
+// after a crash), and a 15 s wait looks like a hang. A refused local TCP
+// connect costs microseconds, so retrying four times a second is cheap.
+const LocalRetry = 250 * time.Millisecond
+
+// LocalRetryOptions are the ably-go retry timeouts for the local endpoint
+// (LocalRetry everywhere). Real Ably keeps the SDK's defaults.
+func LocalRetryOptions() []ably.ClientOption {
+	return []ably.ClientOption{ably.WithDisconnectedRetryTimeout(LocalRetry), ably.WithSuspendedRetryTimeout(LocalRetry),
+		ably.WithChannelRetryTimeout(LocalRetry)}
+}
+
 // ClientOptions points ably-go at a recorded endpoint with key (the
-// endpoint's own key when empty). Real Ably needs only the key.
+// endpoint's own key when empty), retrying fast when it is local. Real Ably
+// needs only the key and keeps the SDK's retry timeouts.
 func ClientOptions(a *sandbox.AblyState, key string) []ably.ClientOption {
 	if a == nil || !a.Local {
 		return []ably.ClientOption{ably.WithKey(key)}
@@ -107,6 +124,7 @@ func ClientOptions(a *sandbox.AblyState, key string) []ably.ClientOption {
 		key = a.Key
 	}
 	opts := []ably.ClientOption{ably.WithEndpoint(a.Host), ably.WithPort(a.Port), ably.WithTLS(a.TLS), ably.WithKey(key)}
+	opts = append(opts, LocalRetryOptions()...)
 	if a.TLS {
 		return append(opts, ably.WithTLSPort(a.Port))
 	}
