@@ -265,6 +265,9 @@ func (s *Server) publish(name string, msgs []*message, from *conn, pmID string) 
 			return e.serials, true, nil
 		}
 	}
+	if e := s.faults.publishError(name); e != nil {
+		return nil, false, e
+	}
 	if s.limits && !ch.rate.allow(now) {
 		return nil, false, newErr(42913, 429, "rate limit exceeded: more than 50 messages/s on channel "+strconv.Quote(name)+" (--limits ably)")
 	}

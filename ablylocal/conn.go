@@ -42,6 +42,7 @@ type conn struct {
 	results     map[int64]*ackRecord // ACK/NACK per recent msgSerial; reader goroutine only
 	resultOrder []int64
 	rate        rateWindow
+	faultUsed   map[string]bool // channels published on while fault rules were in force; guarded by mu
 
 	// resume state, guarded by s.mu
 	done          chan struct{} // closed when the transport and its bookkeeping ended
@@ -57,6 +58,7 @@ type conn struct {
 	dying     *errorInfo // set once the connection is being closed
 	wake      chan struct{}
 	closeOnce sync.Once
+	acks      ackQueue // results held by a delay-ack fault; guarded by qmu
 	lastWrite atomic.Int64
 }
 

@@ -240,7 +240,7 @@ func (c *conn) onPublish(f *inFrame, size int) {
 	if err != nil {
 		nack := &outFrame{Action: actNack, MsgSerial: &serial, Count: 1, Error: err}
 		c.remember(serial, nack)
-		c.send(nack)
+		c.sendResult(nack, 0)
 		return
 	}
 	out := &outFrame{Action: actAck, MsgSerial: &serial, Count: 1}
@@ -252,7 +252,7 @@ func (c *conn) onPublish(f *inFrame, size int) {
 		out.Res = []ackResult{{Serials: s}}
 	}
 	c.remember(serial, out)
-	c.send(out)
+	c.sendResult(out, c.s.faults.ackDelay(f.channelName()))
 }
 
 // publishFrame validates and publishes a MESSAGE frame, returning the serials.
@@ -281,6 +281,7 @@ func (c *conn) publishFrame(f *inFrame, size int) ([]string, *errorInfo) {
 	if len(f.Messages) == 0 {
 		return nil, newErr(40000, 400, "MESSAGE frame without messages")
 	}
+	c.noteFaultChannel(name)
 	if c.s.limits && !c.rate.allow(c.s.now()) {
 		return nil, newErr(42911, 429, "rate limit exceeded: more than 50 messages/s on this connection (--limits ably)")
 	}

@@ -110,11 +110,36 @@
 // request, and its connection fails with that message
 // (TestCometAnsweredWithClearError; ably-js item comet-refused).
 //
+// # Local-only routes and fault injection
+//
+// Paths under LocalPrefix ("/_livesync/") are livesync-dev's own: real Ably
+// has nothing there and no app ever needs them. They accept only Basic auth
+// with one of the endpoint's API keys (the sandbox key); tokens are
+// refused. FaultsPath ("/_livesync/faults") manages fault rules
+// (package fault): GET lists them ({"faults": [...]}), POST adds one (a
+// fault.Rule as JSON, answered 201 with the rule, its id and expiry), DELETE
+// clears every rule and DELETE /_livesync/faults/{id} one. Rules also come
+// from Options.Faults (ably.local.faults in livesync.yaml) and AddFault.
+//
+// Where each rule acts: a refuse (code) or rate rule in the common publish
+// path, after the dedupe check, so realtime (NACK), REST and batch
+// publishes see it alike; a delay-ack rule holds the ACK in a per-connection
+// queue so that later ACKs and NACKs keep msgSerial order; a drop rule cuts
+// the transport (no DISCONNECTED, the state kept for a resume) of every
+// connection attached to or publishing on a matching channel, checked every
+// 100 ms, once or again every `every`; a refuse-connections rule answers
+// the WebSocket upgrade with HTTP 503 and error 80003, so SDKs stay
+// DISCONNECTED and retry. With no rule in force every hook is one atomic
+// load. Tests: TestFaultRouteNeedsTheKey, TestFaultRefuseAndClear,
+// TestFaultDelayAckKeepsOrder, TestFaultDropOnceResumes,
+// TestFaultRefuseConnections, TestFaultRate.
+//
 // # What a restart loses
 //
 // All state is in memory. A restarted endpoint has no history, no dedupe
 // window (a publish retried across the restart is stored and delivered
-// again), no presence members and no connection keys: resume and recover
+// again), no presence members, no fault rules added at run time (those of
+// Options.Faults come back) and no connection keys: resume and recover
 // answer 80018 with a new connection, and re-ATTACHes with a channelSerial
 // of the old process attach at the live head with error 80016. Keys and
 // tokens stay valid as long as the same keys are configured.

@@ -11,12 +11,14 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/ably/ably-go/ably"
 
 	"github.com/livesync-dev/livesync-dev/ablylocal/auth"
+	"github.com/livesync-dev/livesync-dev/ablylocal/fault"
 )
 
 // Options configures a local endpoint. The zero value is usable.
@@ -51,6 +53,9 @@ type Options struct {
 	// Now is the clock; nil means time.Now. Tests freeze it to make rate
 	// limits deterministic.
 	Now func() time.Time
+	// Faults are fault rules in force from the start (ably.local.faults);
+	// more are added through FaultsPath or AddFault.
+	Faults []fault.Rule
 }
 
 // Limits advertised to clients and enforced by the server.
@@ -125,6 +130,7 @@ type Server struct {
 	// concurrent Close (ctx cancellation and the caller's own Close) does
 	// not return before every connection got its DISCONNECTED.
 	closeDone chan struct{}
+	faults    faultSet // injected faults (faults.go)
 
 	onConnClosed func(c *conn, reason *errorInfo) // test hook, guarded by mu
 	onHeartbeat  func(c *conn)                    // test hook, set before connections
@@ -156,6 +162,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		closeDone:  make(chan struct{}),
 	}
 	s.serverID = "local-" + s.instance
+	s.faults.now = opts.Now
+	for i, r := range opts.Faults {
+		if _, err := s.addFault(r); err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("ablylocal: fault rule %d: %w", i+1, err)
+		}
+	}
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		defer close(s.served)
@@ -236,7 +249,14 @@ func (s *Server) Close() error {
 // other request to REST.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/" && isUpgrade(r) {
+		if s.refuseRealtime(w, r) {
+			return
+		}
 		s.serveRealtime(w, r)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, LocalPrefix) {
+		s.serveLocal(w, r)
 		return
 	}
 	s.serveREST(w, r)
