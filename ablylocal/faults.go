@@ -141,8 +141,8 @@ func (fs *faultSet) publishError(channel string) *errorInfo {
 	var e *errorInfo
 	fs.each(fault.KindRefuse, channel, func(f *liveFault) bool {
 		f.Hits++
-		e = newErr(f.Code, statusForCode(f.Code), fmt.Sprintf("publish to channel %q refused with %d by fault rule %s (%s), injected with `livesync-dev fault`; `livesync-dev fault clear` removes it",
-			channel, f.Code, f.ID, f.String()))
+		e = newErr(f.Code, statusForCode(f.Code), fmt.Sprintf("publish to channel %q refused with %d by fault rule %s (%s), %s; `livesync-dev fault clear` removes it",
+			channel, f.Code, f.ID, f.String(), fault.Marker))
 		return false
 	})
 	if e != nil {
@@ -160,7 +160,7 @@ func (fs *faultSet) publishError(channel string) *errorInfo {
 		}
 		if !w.allowN(now, f.Rate) {
 			f.Hits++
-			e = newErr(42913, 429, fmt.Sprintf("rate limit exceeded: more than %d messages/s on channel %q (fault rule %s, injected with `livesync-dev fault`)", f.Rate, channel, f.ID))
+			e = newErr(42913, 429, fmt.Sprintf("rate limit exceeded: more than %d messages/s on channel %q (fault rule %s, %s)", f.Rate, channel, f.ID, fault.Marker))
 			return false
 		}
 		return true
@@ -190,7 +190,7 @@ func (fs *faultSet) connectError() *errorInfo {
 		if f.Expires != nil {
 			left = " for another " + time.Until(*f.Expires).Round(100*time.Millisecond).String()
 		}
-		e = newErr(80003, 503, "new connections are refused"+left+" by fault rule "+f.ID+", injected with `livesync-dev fault`; retry later")
+		e = newErr(80003, 503, "new connections are refused"+left+" by fault rule "+f.ID+", "+fault.Marker+"; retry later")
 		return false
 	})
 	return e

@@ -115,6 +115,9 @@ func printStatus(w io.Writer, s *monitor.Snapshot) {
 		countText(o.Locked, o.Estimated, o.LockedAtLeast), countText(o.RejectedPending, o.Estimated, o.RejectedPendingAtLeast))
 	fmt.Fprintf(w, "age      oldest pending %s  oldest claimable %s\n", ageText(o.OldestPendingAgeSeconds, o.AgeSource), ageText(o.OldestClaimableAgeSeconds, o.ClaimableAgeSource))
 	fmt.Fprintf(w, "ids      max %s  tombstone %s\n", idText(o.MaxSequenceID), idText(o.TombstoneSequenceID))
+	for _, f := range s.Faults {
+		fmt.Fprintf(w, "FAULT    %s: %s (hits %d; `livesync-dev fault clear %s` removes it)\n", f.ID, f.Rule, f.Hits, f.ID)
+	}
 	if len(s.Indexes.Missing) > 0 {
 		fmt.Fprintf(w, "indexes  missing %s (counts are estimates; `livesync-dev doctor` has the SQL)\n", strings.Join(s.Indexes.Missing, ", "))
 	}

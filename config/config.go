@@ -18,7 +18,11 @@
 // Every duration must be at least MinDuration (100ms).
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/livesync-dev/livesync-dev/ablylocal/fault"
+)
 
 // Config is the whole livesync.yaml. Obtain one with Default or Load; compare
 // two with Equal (it ignores where each value came from).
@@ -164,6 +168,8 @@ type AblyLocal struct {
 	Limits string `yaml:"limits" enum:"|ably" doc:"Empty = no limits; ably = enforce Ably's message size and rate limits."`
 	// MaxIdleInterval is the heartbeat interval promised to realtime clients.
 	MaxIdleInterval time.Duration `yaml:"maxIdleInterval" doc:"Heartbeat interval promised to realtime clients."`
+	// Faults are fault rules the endpoint applies from its start.
+	Faults []fault.Rule `yaml:"faults" doc:"Fault rules in force from the endpoint's start (sandbox up, up, ably serve), as 'livesync-dev fault add' makes them: a list of {channel, and one of code, delayAck, drop (+ every), refuseConnections (+ for), rate; optional for}, e.g. [{channel: 'demo:*', code: 40160}]."`
 }
 
 // Dashboard configures the terminal dashboard.
@@ -235,6 +241,7 @@ func Default() Config {
 				HistoryLimit:    10000,
 				HistoryTTL:      24 * time.Hour,
 				MaxIdleInterval: 15 * time.Second,
+				Faults:          []fault.Rule{},
 			},
 		},
 		Dashboard: Dashboard{

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 	"unicode"
+
+	"github.com/livesync-dev/livesync-dev/ablylocal/fault"
 )
 
 // KeyInfo describes one configuration key.
@@ -39,6 +41,7 @@ type node struct {
 
 var (
 	durationType = reflect.TypeOf(time.Duration(0))
+	faultsType   = reflect.TypeOf([]fault.Rule(nil))
 	treeOnce     sync.Once
 	treeRoot     *node
 	treeLeaves   []*node
@@ -126,10 +129,12 @@ func (n *node) describe() string {
 	case n.min != "" && n.max != "":
 		d += fmt.Sprintf(" Range %s..%s.", n.min, n.max)
 	}
-	switch n.typ.Kind() {
-	case reflect.Slice:
+	switch {
+	case n.typ == faultsType:
+		d += ` Env and flags: a JSON array, e.g. [{"channel":"demo:*","code":40160}].`
+	case n.typ.Kind() == reflect.Slice:
 		d += " Env and flags: comma-separated."
-	case reflect.Map:
+	case n.typ.Kind() == reflect.Map:
 		d += ` Env and flags: a JSON object, e.g. {"quit":"q"}.`
 	}
 	return d
@@ -168,6 +173,13 @@ func formatDuration(d time.Duration) string {
 func formatValue(v reflect.Value) string {
 	if v.Type() == durationType {
 		return formatDuration(time.Duration(v.Int()))
+	}
+	if v.Type() == faultsType {
+		b, _ := json.Marshal(v.Interface())
+		if v.Len() == 0 {
+			b = []byte("[]")
+		}
+		return string(b)
 	}
 	switch v.Kind() {
 	case reflect.String:
@@ -234,6 +246,14 @@ func (n *node) parseText(s string) (reflect.Value, string, error) {
 			return v, hint, err
 		}
 		v.SetInt(int64(d))
+		return v, "", nil
+	}
+	if n.typ == faultsType {
+		rules, err := fault.ParseRules(s)
+		if err != nil {
+			return v, `write a JSON array of rules, e.g. [{"channel":"demo:*","code":40160}]`, err
+		}
+		v.Set(reflect.ValueOf(append([]fault.Rule{}, rules...)))
 		return v, "", nil
 	}
 	switch n.typ.Kind() {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/livesync-dev/livesync-dev/ablylocal/fault"
 	"github.com/livesync-dev/livesync-dev/connector/mongo"
 )
 
@@ -70,6 +71,12 @@ func (c *Config) checkLeaf(n *node, v reflect.Value, add func(*ValidationError))
 	case v.Kind() == reflect.Int:
 		if msg, hint := inRange(n, v.Int()); msg != "" {
 			add(c.errAt(n.path, msg, hint))
+		}
+	case n.typ == faultsType:
+		for i, r := range v.Interface().([]fault.Rule) {
+			if err := r.Validate(); err != nil {
+				add(c.errAt(n.path, fmt.Sprintf("rule %d: %v", i+1, err), "see `livesync-dev fault add --help`"))
+			}
 		}
 	case v.Kind() == reflect.Slice:
 		for i := 0; i < v.Len(); i++ {

@@ -203,6 +203,9 @@ func decodeLeaf(n *node, v *yaml.Node) (reflect.Value, string, string) {
 		out.SetString(string(b))
 		return out, "", ""
 	}
+	if n.typ == faultsType {
+		return decodeFaults(v, out)
+	}
 	if kind == reflect.Slice || kind == reflect.Map {
 		return decodeCollection(n, v, out)
 	}

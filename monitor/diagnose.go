@@ -367,6 +367,7 @@ func connectorStuck(st *Stuck, v channelView, at time.Time) bool {
 		st.Reason = Blocked
 		st.Detail = fmt.Sprintf("node %s stopped channel %s at this row: Ably refused it with %s, an error retrying cannot fix; later rows of the channel wait", c.Owner, st.Channel, errorText(c.LastError))
 		st.Action = blockedFix(st.ErrorCode, st.Channel, st.SequenceID)
+		injectedFix(st)
 		return true
 	case c.LastError != nil && c.Head != 0:
 		st.SequenceID = c.Head
@@ -378,6 +379,7 @@ func connectorStuck(st *Stuck, v channelView, at time.Time) bool {
 		}
 		st.Detail = fmt.Sprintf("node %s failed to publish it %d time(s), last with %s; %s", c.Owner, c.Attempts, errorText(c.LastError), retry)
 		st.Action = retryFix(st.ErrorCode)
+		injectedFix(st)
 		if v.ably.State != "" && v.ably.State != "connected" {
 			st.Detail += fmt.Sprintf("; its Ably connection is %s (%s)", v.ably.State, errorText(v.ably.Reason))
 			st.Action = retryFix(80003)

@@ -71,6 +71,9 @@ type Options struct {
 	// ExactCountCap bounds how many rows an exact count reads (default
 	// 10,000); a larger count is reported as at least the cap.
 	ExactCountCap int
+	// Faults lists the fault rules in force on the local endpoint, shown in
+	// every snapshot; nil for real Ably.
+	Faults FaultLister
 }
 
 // DefaultCountCap is the default ExactCountCap.

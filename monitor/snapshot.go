@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/livesync-dev/livesync-dev/ablylocal/fault"
 	"github.com/livesync-dev/livesync-dev/connector"
 )
 
@@ -39,6 +40,9 @@ type Snapshot struct {
 	// Notes say plainly what this snapshot cannot know (for example publish
 	// errors when no connector of ours runs).
 	Notes []string `json:"notes"`
+	// Faults are the fault rules in force on the local endpoint (`livesync-dev
+	// fault`), so nobody forgets one; empty for real Ably.
+	Faults []fault.Active `json:"faults"`
 
 	// processedIDs are the processed rows among the newest rows.
 	processedIDs []int64
@@ -144,7 +148,7 @@ type Rates struct {
 // Snapshot takes one snapshot. It fails with ErrNoOutbox (wrapped) when the
 // outbox table is missing; run the doctor for the fix.
 func (m *Monitor) Snapshot(ctx context.Context) (*Snapshot, error) {
-	s := &Snapshot{Channels: []ChannelBacklog{}, Nodes: []Node{}, Stuck: []Stuck{}, Warnings: []Warning{}, Notes: []string{}, Connectors: []connector.NodeState{}}
+	s := &Snapshot{Channels: []ChannelBacklog{}, Nodes: []Node{}, Stuck: []Stuck{}, Warnings: []Warning{}, Notes: []string{}, Connectors: []connector.NodeState{}, Faults: []fault.Active{}}
 	if err := m.db.QueryRow(ctx, "SELECT "+nowSQL).Scan(&s.At); err != nil {
 		return nil, err
 	}
@@ -172,6 +176,7 @@ func (m *Monitor) Snapshot(ctx context.Context) (*Snapshot, error) {
 	if err := m.warnings(ctx, s); err != nil {
 		return nil, err
 	}
+	m.faults(ctx, s)
 	return s, nil
 }
 

@@ -64,6 +64,11 @@ type Rule struct {
 	For Duration `json:"for,omitempty" yaml:"for,omitempty"`
 }
 
+// Marker ends the message of every error a rule causes, so the dashboard
+// and `status` can tell an injected fault from a real one and advise
+// `fault clear` rather than, say, a new API key.
+const Marker = "injected with `livesync-dev fault`"
+
 // Kinds of rule, as Kind reports them.
 const (
 	KindRefuse            = "refuse"

@@ -16,6 +16,7 @@ import (
 	"github.com/ably/ably-go/ably"
 
 	"github.com/livesync-dev/livesync-dev/ablylocal"
+	"github.com/livesync-dev/livesync-dev/ablylocal/fault"
 	"github.com/livesync-dev/livesync-dev/connector/postgres"
 	"github.com/livesync-dev/livesync-dev/dbconn"
 	"github.com/livesync-dev/livesync-dev/monitor"
@@ -236,6 +237,7 @@ func (s *Stack) LocalAblyOptions() ablylocal.Options {
 	return ablylocal.Options{
 		Addr: l.Addr, DedupeWindow: l.DedupeWindow, HistoryLimit: l.HistoryLimit,
 		HistoryTTL: l.HistoryTTL, Limits: l.Limits, MaxIdleInterval: l.MaxIdleInterval,
+		Faults: append([]fault.Rule(nil), l.Faults...),
 	}
 }
 

@@ -171,6 +171,11 @@ func (s *Stack) MonitorOptions(readonly bool, inProcess monitor.ConnectorStates,
 	if len(sources) > 0 {
 		opts.Connector = sources
 	}
+	if s.Sandbox != nil && s.Sandbox.Ably != nil && s.Sandbox.Ably.Local {
+		if fc, err := s.FaultClient(EndpointParams{}); err == nil {
+			opts.Faults = fc
+		}
+	}
 	return opts
 }
 

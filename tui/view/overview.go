@@ -41,6 +41,9 @@ func (o *Overview) Lines(width int) []string {
 		title += " " + t.paint(t.Warn, "READ-ONLY")
 	}
 	title += "  " + tview.Escape(a.env.dbNow().Format("15:04:05")) + " UTC"
+	if f := o.faultsSegment(); f != "" {
+		title += "  " + f
+	}
 	if a.configErr != "" {
 		title += "  " + t.paint(t.Warn, "running config kept; config: "+a.configErr)
 	}
