@@ -24,10 +24,10 @@ func newOutboxCommand() *cobra.Command {
 		Short: "List, retry or delete outbox rows",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageError("outbox needs a subcommand: list, retry or delete")
+			return usageError("outbox needs a subcommand: list, retry, delete or hold")
 		},
 	}
-	cmd.AddCommand(newOutboxListCommand(), newOutboxActionCommand("retry"), newOutboxActionCommand("delete"))
+	cmd.AddCommand(newOutboxListCommand(), newOutboxActionCommand("retry"), newOutboxActionCommand("delete"), newOutboxHoldCommand())
 	return cmd
 }
 
