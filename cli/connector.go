@@ -26,10 +26,11 @@ func newConnectorCommand() *cobra.Command {
 		Short: "Run the LiveSync connector headless (Postgres, or MongoDB with run --mongo)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageError("connector needs a subcommand: run")
+			return usageError("connector needs a subcommand: run, kill, pause or resume")
 		},
 	}
 	cmd.AddCommand(newConnectorRunCommand())
+	cmd.AddCommand(newConnectorSignalCommands()...)
 	return cmd
 }
 
