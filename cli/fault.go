@@ -64,14 +64,13 @@ func newFaultAddCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "add",
 		Short: "Add a fault rule: --code, --delay-ack, --drop, --refuse-connections or --rate",
-		Long: "Add one fault rule on --channel (a channel or a pattern; default every channel). Give exactly one of:\n" +
-			"  --code N                refuse publishes with Ably error N (40160 capability, 42913 rate limit,\n" +
-			"                          50000 internal error...); permanent codes block the row's channel\n" +
-			"  --delay-ack D           hold each ACK this long (later ACKs on the connection wait behind it)\n" +
-			"  --drop [--every D]      cut the connections using the channel, once or every D (SDKs resume)\n" +
-			"  --refuse-connections D  refuse new realtime connections for D (HTTP 503, error 80003)\n" +
-			"  --rate N                refuse publishes over N messages/s per channel with 42913\n" +
-			"--for D removes the rule after D.",
+		Long: "Add one fault rule on --channel (a channel or a pattern; default every channel), with exactly one\n" +
+			"fault: --code N refuses publishes with Ably error N (40160 capability, 42913 rate limit, 50000 internal\n" +
+			"error...; a permanent code blocks the row's channel until `outbox retry`); --delay-ack D holds each\n" +
+			"ACK for D (later ACKs on the connection wait behind it); --drop cuts the connections using the channel,\n" +
+			"once or --every D (SDKs resume); --refuse-connections D refuses new realtime connections for D (HTTP\n" +
+			"503, error 80003); --rate N refuses publishes over N messages/s per channel with 42913. --for D removes\n" +
+			"the rule after D.",
 		Example: "  livesync-dev fault add --channel 'demo:*' --code 40160\n" +
 			"  livesync-dev fault add --channel orders --delay-ack 2s --for 1m\n" +
 			"  livesync-dev fault add --drop --every 10s\n" +
