@@ -25,6 +25,11 @@ func matchResource(res, channel string) bool {
 	return matchSegments(strings.Split(pattern, ":"), strings.Split(channel, ":"))
 }
 
+// MatchChannel reports whether a capability resource pattern ("demo:*",
+// "*", "[*]*") matches a plain channel name, with Ably's rules; fault rules
+// match channels the same way.
+func MatchChannel(pattern, channel string) bool { return matchResource(pattern, channel) }
+
 // matchSegments matches channel segments against pattern segments.
 func matchSegments(p, c []string) bool {
 	for i, seg := range p {

@@ -23,6 +23,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/livesync-dev/livesync-dev/ablylocal/auth"
 )
 
 // Duration is a time.Duration written as Go duration text ("500ms", "10s")
@@ -145,21 +147,10 @@ func (r Rule) Validate() error {
 }
 
 // Matches reports whether channel falls under the rule's pattern, with
-// Ably's capability rules: segments split on ':', a '*' segment matches
-// one segment, a trailing '*' one or more; "*" and "[*]*" match everything.
-func (r Rule) Matches(channel string) bool {
-	p := strings.TrimPrefix(r.Pattern(), "[*]")
-	ps, cs := strings.Split(p, ":"), strings.Split(channel, ":")
-	for i, seg := range ps {
-		if seg == "*" && i == len(ps)-1 {
-			return len(cs) > i
-		}
-		if i >= len(cs) || seg != "*" && seg != cs[i] {
-			return false
-		}
-	}
-	return len(cs) == len(ps)
-}
+// Ably's capability rules (auth.MatchChannel): segments split on ':', a
+// '*' segment matches one segment, a trailing '*' one or more; "*" and
+// "[*]*" match everything.
+func (r Rule) Matches(channel string) bool { return auth.MatchChannel(r.Pattern(), channel) }
 
 // String describes the rule in a few words, for the dashboard header and
 // `fault list`: "demo:* refuse 40160".
