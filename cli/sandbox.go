@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/livesync-dev/livesync-dev/internal/stack"
 	"github.com/livesync-dev/livesync-dev/sandbox"
 )
 
@@ -38,6 +39,7 @@ type sandboxFlags struct {
 	pgPort    int
 	ablyKey   string
 	mongoURL  string
+	stk       *stack.Stack // loaded by options
 }
 
 func (f *sandboxFlags) register(cmd *cobra.Command) {
@@ -73,6 +75,7 @@ func (f *sandboxFlags) options(cmd *cobra.Command) (sandbox.Options, error) {
 	}
 	opts := st.SandboxOptions(cmd.ErrOrStderr())
 	opts.Provision = f.provision
+	f.stk = st
 	return opts, nil
 }
 
@@ -96,6 +99,7 @@ func newSandboxUpCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			applyConfigFaults(ctx, cmd, f.stk, st)
 			return printState(cmd, st, f.jsonOut)
 		},
 	}

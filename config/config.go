@@ -169,7 +169,7 @@ type AblyLocal struct {
 	// MaxIdleInterval is the heartbeat interval promised to realtime clients.
 	MaxIdleInterval time.Duration `yaml:"maxIdleInterval" doc:"Heartbeat interval promised to realtime clients."`
 	// Faults are fault rules the endpoint applies from its start.
-	Faults []fault.Rule `yaml:"faults" doc:"Fault rules in force from the endpoint's start (sandbox up, up, ably serve), as 'livesync-dev fault add' makes them: a list of {channel, and one of code, delayAck, drop (+ every), refuseConnections (+ for), rate; optional for}, e.g. [{channel: 'demo:*', code: 40160}]."`
+	Faults []fault.Rule `yaml:"faults" doc:"Fault rules in force from the endpoint's start (sandbox up, up, ably serve; sandbox up also adds missing ones to a running endpoint), as 'livesync-dev fault add' makes them: a list of {channel, and one of code, delayAck, drop (+ every), refuseConnections (+ for), rate; optional for}, e.g. [{channel: 'demo:*', code: 40160}]."`
 }
 
 // Dashboard configures the terminal dashboard.

@@ -156,6 +156,20 @@ func TestFaultSuite(t *testing.T) {
 	}
 	configRule("at the end (the endpoint was restarted)")
 	t.Logf("fault suite table:\n%s", strings.Join(table, "\n"))
+
+	// A rule added to livesync.yaml reaches the running endpoint at the
+	// next `sandbox up`, once.
+	extra := suiteYAML + "ably:\n  local:\n    faults:\n      - channel: 'never:*'\n        code: 40160\n      - channel: 'later:*'\n        delayAck: 1s\n"
+	if err := os.WriteFile(filepath.Join(e.dir, "livesync.yaml"), []byte(extra), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		e.up()
+		var l fault.List
+		if err := json.Unmarshal([]byte(e.run(30*time.Second, "fault", "list", "--json")), &l); err != nil || len(l.Faults) != 2 || l.Faults[1].Channel != "later:*" {
+			t.Fatalf("after sandbox up with a new rule in livesync.yaml: %+v (%v); want the two configured rules", l.Faults, err)
+		}
+	}
 }
 
 // loadState rereads sandbox.json (a scenario may have restarted parts).

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strconv"
@@ -22,4 +23,42 @@ func (s *Stack) FaultClient(p EndpointParams) (*ablylocal.FaultClient, error) {
 		return nil, ErrFaultsNeedLocal
 	}
 	return &ablylocal.FaultClient{Addr: net.JoinHostPort(ep.Local.Host, strconv.Itoa(ep.Local.Port)), Key: ep.Key, TLS: ep.Local.TLS}, nil
+}
+
+// ApplyConfigFaults puts the rules of ably.local.faults in force on the
+// running local endpoint when they are not already (an endpoint started
+// by `sandbox up` has them from its start; one found running gets the
+// rules the file gained since). It returns how many rules it added.
+func (s *Stack) ApplyConfigFaults(ctx context.Context) (int, error) {
+	want := s.Config.Ably.Local.Faults
+	if len(want) == 0 || s.Sandbox == nil || s.Sandbox.Ably == nil || !s.Sandbox.Ably.Local {
+		return 0, nil
+	}
+	fc, err := s.FaultClient(EndpointParams{})
+	if err != nil {
+		return 0, err
+	}
+	have, err := fc.List(ctx)
+	if err != nil {
+		return 0, err
+	}
+	added := 0
+	for _, r := range want {
+		found := false
+		for _, a := range have {
+			got := a.Rule
+			got.ID = ""
+			if got == r {
+				found = true
+				break
+			}
+		}
+		if !found {
+			if _, err := fc.Add(ctx, r); err != nil {
+				return added, err
+			}
+			added++
+		}
+	}
+	return added, nil
 }
