@@ -169,12 +169,13 @@ func (n *Node) worker(cs *chanState) {
 // false when the worker must re-evaluate (rows dropped or a database error).
 func (n *Node) fence(cs *chanState, ids []int64) bool {
 	start := time.Now()
-	got, err := n.extend(n.runCtx, ids)
+	got, err := n.confirm(n.runCtx, ids)
 	return n.fenced(cs, ids, start, got, err)
 }
 
-// fenced applies the result of extending ids (requested at start).
-func (n *Node) fenced(cs *chanState, ids []int64, start time.Time, got map[int64]bool, err error) bool {
+// fenced applies the result of confirming ids (requested at start): each
+// row's deadline is start plus its remaining lock time less the margin.
+func (n *Node) fenced(cs *chanState, ids []int64, start time.Time, got map[int64]time.Duration, err error) bool {
 	if err != nil {
 		if n.runCtx.Err() == nil {
 			n.dbError("extend locks", err)
@@ -196,7 +197,8 @@ func (n *Node) fenced(cs *chanState, ids []int64, start time.Time, got map[int64
 		if !sent[q.row.SequenceID] {
 			continue // claimed after the extension was sent: its claim set its deadline
 		}
-		if !got[q.row.SequenceID] {
+		left, ok := got[q.row.SequenceID]
+		if !ok {
 			// Lost from here on: another node took over, or the row was
 			// deleted. Later rows must not overtake it, so drop them all.
 			lost := cs.queue[i:]
@@ -212,7 +214,7 @@ func (n *Node) fenced(cs *chanState, ids []int64, start time.Time, got map[int64
 			cs.attempts = 0
 			return i > 0
 		}
-		q.confirmed, q.deadline = start, start.Add(n.opts.LockTTL-n.opts.fenceMargin())
+		q.confirmed, q.deadline = start, start.Add(left-n.opts.fenceMargin())
 	}
 	return true
 }
@@ -339,7 +341,7 @@ type fencePrefetch struct {
 func (n *Node) prefetchFence(h *heldRow) *fencePrefetch {
 	p := &fencePrefetch{row: h, ids: []int64{h.row.SequenceID}, start: time.Now(), reply: make(chan fenceReply, 1)}
 	go func() {
-		got, err := n.extend(n.runCtx, p.ids)
+		got, err := n.confirm(n.runCtx, p.ids)
 		p.reply <- fenceReply{got: got, err: err}
 	}()
 	return p

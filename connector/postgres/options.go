@@ -228,3 +228,9 @@ func (o *Options) permanent(code int) bool {
 // fenceMargin is how long before a lock's expiry the node stops sending
 // rows under it.
 func (o *Options) fenceMargin() time.Duration { return o.LockTTL / 5 }
+
+// fenceExtendBelow is the remaining lock time under which a fence extends
+// a lock instead of only reading it: a lock is pushed forward once a
+// third of its TTL has passed, so every attempt still starts with at
+// least two thirds of the TTL left, less the margin.
+func (o *Options) fenceExtendBelow() time.Duration { return o.LockTTL * 2 / 3 }
