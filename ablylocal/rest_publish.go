@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -105,7 +106,7 @@ func (q *restReq) batchPublish() {
 	if !ok {
 		return
 	}
-	specs, err := decodeBatch(bodyFormat(q.r), body)
+	specs, isArray, err := decodeBatch(bodyFormat(q.r), body)
 	if err != nil {
 		q.fail(newErr(40000, 400, "cannot decode the batch publish body: "+err.Error()+" (send {\"channels\":[...],\"messages\":[...]} or an array of them)"))
 		return
@@ -115,6 +116,7 @@ func (q *restReq) batchPublish() {
 		return
 	}
 	results := make([]batchResult, len(specs))
+	legacy := legacyBatchVersion(q.r)
 	for i, spec := range specs {
 		if len(spec.Channels) == 0 || len(spec.Channels) > 100 {
 			q.fail(newErr(40000, 400, "batch spec "+strconv.Itoa(i)+" has "+strconv.Itoa(len(spec.Channels))+" channels; send between 1 and 100"))
@@ -134,12 +136,67 @@ func (q *restReq) batchPublish() {
 		}
 		results[i] = r
 	}
+	if legacy {
+		q.replyLegacyBatch(results, isArray)
+		return
+	}
 	q.reply(http.StatusCreated, results, "")
+}
+
+// legacyBatchVersion reports whether the request asks for a REST API version
+// before 3 (X-Ably-Version: 2, as ably-go v1.3.0 sends), whose batch publish
+// answers with per-channel results rather than BatchResult objects.
+func legacyBatchVersion(r *http.Request) bool {
+	v, err := strconv.Atoi(strings.TrimSpace(r.Header.Get("X-Ably-Version")))
+	return err == nil && v < 3
+}
+
+// batchErrorBody is the legacy (version < 3) partial-failure body.
+type batchErrorBody struct {
+	Error         *errorInfo `json:"error" msgpack:"error"`
+	BatchResponse any        `json:"batchResponse" msgpack:"batchResponse"`
+}
+
+// replyLegacyBatch answers POST /messages in the version 2 shape: for one
+// spec an array of per-channel results ({channel, messageId} or {channel,
+// error}), for an array of specs an array of those; 201 when everything
+// succeeded, else 400 with error 40020 and the results in batchResponse.
+func (q *restReq) replyLegacyBatch(results []batchResult, isArray bool) {
+	failed := false
+	perSpec := make([][]any, len(results))
+	for i, r := range results {
+		perSpec[i] = make([]any, len(r.Results))
+		for j, x := range r.Results {
+			if ok, isOK := x.(*publishResult); isOK {
+				x = legacyBatchSuccess{Channel: ok.Channel, MessageID: ok.MessageID}
+			}
+			perSpec[i][j] = x
+		}
+		failed = failed || r.FailureCount > 0
+	}
+	var body any = perSpec
+	if !isArray {
+		body = perSpec[0]
+	}
+	if failed {
+		e := newErr(40020, 400, "batched response includes errors: see batchResponse for each channel")
+		q.w.Header().Set("X-Ably-Errorcode", strconv.Itoa(e.Code))
+		q.w.Header().Set("X-Ably-Errormessage", e.Message)
+		q.reply(http.StatusBadRequest, batchErrorBody{Error: e, BatchResponse: body}, "")
+		return
+	}
+	q.reply(http.StatusCreated, body, "")
+}
+
+// legacyBatchSuccess is a per-channel success of a version 2 batch publish.
+type legacyBatchSuccess struct {
+	Channel   string `json:"channel" msgpack:"channel"`
+	MessageID string `json:"messageId" msgpack:"messageId"`
 }
 
 // decodeBatch decodes one BatchPublishSpec or an array of them; each spec's
 // channels may be a string or array, its messages an object or array.
-func decodeBatch(f format, b []byte) ([]batchSpec, error) {
+func decodeBatch(f format, b []byte) ([]batchSpec, bool, error) {
 	type rawSpec struct {
 		Channels any `json:"channels" msgpack:"channels"`
 		Messages any `json:"messages" msgpack:"messages"`
@@ -160,7 +217,7 @@ func decodeBatch(f format, b []byte) ([]batchSpec, error) {
 		raws = []rawSpec{one}
 	}
 	if err != nil {
-		return nil, err
+		return nil, isArray, err
 	}
 	specs := make([]batchSpec, len(raws))
 	for i, r := range raws {
@@ -171,12 +228,12 @@ func decodeBatch(f format, b []byte) ([]batchSpec, error) {
 			for _, x := range c {
 				s, ok := x.(string)
 				if !ok {
-					return nil, errBatch("channel names must be strings")
+					return nil, isArray, errBatch("channel names must be strings")
 				}
 				specs[i].Channels = append(specs[i].Channels, s)
 			}
 		default:
-			return nil, errBatch("\"channels\" must be a string or an array of strings")
+			return nil, isArray, errBatch("\"channels\" must be a string or an array of strings")
 		}
 		// re-encode the messages and decode them with the message decoder so
 		// data keeps its wire type (str vs bin)
@@ -187,13 +244,13 @@ func decodeBatch(f format, b []byte) ([]batchSpec, error) {
 			mb, err = msgpack.Marshal(r.Messages)
 		}
 		if err != nil {
-			return nil, err
+			return nil, isArray, err
 		}
 		if specs[i].Messages, err = decodeMessages(f, mb); err != nil {
-			return nil, err
+			return nil, isArray, err
 		}
 	}
-	return specs, nil
+	return specs, isArray, nil
 }
 
 // errBatch is a batch body shape error.

@@ -202,3 +202,61 @@ func TestRESTCORSAndEnvelope(t *testing.T) {
 		t.Fatalf("envelope → %d %v", code, body)
 	}
 }
+
+// TestBatchPublishLegacyVersion (issue 14, item 9): ably-go v1.3.0 sends
+// X-Ably-Version: 2, whose batch publish answers one spec with the
+// per-channel array ({channel, messageId}), not version 3's BatchResult;
+// a partial failure is 400 40020 with the results in batchResponse.
+func TestBatchPublishLegacyVersion(t *testing.T) {
+	s := startServer(t, Options{})
+	formats(t, func(t *testing.T, binary bool) {
+		rest := newREST(t, clientOpts(s, binary)...)
+		a, b := uniq(t, "legacy-a"), uniq(t, "legacy-b")
+		spec := map[string]any{"channels": []string{a, b}, "messages": []map[string]any{{"name": "x", "data": "1"}}}
+		res, err := rest.Request("POST", "/messages", ably.RequestWithBody(spec)).Pages(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var items []map[string]any
+		if !res.Next(ctxT(t)) {
+			t.Fatalf("no page: %v", res.Err())
+		}
+		if err := res.Items(&items); err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode() != 201 || len(items) != 2 || items[0]["channel"] != a || items[1]["channel"] != b || items[0]["messageId"] == nil || items[0]["successCount"] != nil {
+			t.Fatalf("version 2 batch → %d %v, want [{channel, messageId} ×2]", res.StatusCode(), items)
+		}
+		spec["channels"] = []string{a, ":bad"}
+		res, err = rest.Request("POST", "/messages", ably.RequestWithBody(spec)).Pages(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode() != 400 || res.ErrorCode() != 40020 {
+			t.Fatalf("partial failure → %d %d, want 400 40020", res.StatusCode(), res.ErrorCode())
+		}
+		code, _, body := httpDoHeader(t, s, "POST", "/messages", `[{"channels":"`+a+`","messages":{"name":"y"}}]`, "2")
+		if arr, _ := body.([]any); code != 201 || len(arr) != 1 || len(arr[0].([]any)) != 1 {
+			t.Fatalf("version 2, array of specs → %d %v, want [[{channel, messageId}]]", code, body)
+		}
+	})
+}
+
+// httpDoHeader is httpDo (JSON) with an X-Ably-Version header.
+func httpDoHeader(t testing.TB, s *Server, method, path, body, version string) (int, http.Header, any) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctxT(t), method, "http://"+s.Addr()+path, strings.NewReader(body))
+	req.SetBasicAuth(s.Keys()[0].Name, s.Keys()[0].Secret)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Ably-Version", version)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var v any
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp.StatusCode, resp.Header, v
+}
