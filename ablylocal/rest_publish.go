@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/livesync-dev/livesync-dev/ablybatch"
 )
 
 // publishResult is the 201 body of a REST publish (§5.3).
@@ -87,20 +88,9 @@ type batchSpec struct {
 	Messages []inMessage
 }
 
-// batchResult is one BatchResult of POST /messages.
-type batchResult struct {
-	SuccessCount int   `json:"successCount" msgpack:"successCount"`
-	FailureCount int   `json:"failureCount" msgpack:"failureCount"`
-	Results      []any `json:"results" msgpack:"results"`
-}
-
-// batchFailure is a per-channel failure inside a batchResult.
-type batchFailure struct {
-	Channel string     `json:"channel" msgpack:"channel"`
-	Error   *errorInfo `json:"error" msgpack:"error"`
-}
-
-// batchPublish handles POST /messages (§11).
+// batchPublish handles POST /messages (§11). The answer's shape depends on
+// X-Ably-Version, as on Ably (see package ablybatch, the one definition of
+// the wire shape shared with the connector's rest-batch mode).
 func (q *restReq) batchPublish() {
 	body, ok := q.readBodyLimit(maxBatchBody)
 	if !ok {
@@ -115,61 +105,49 @@ func (q *restReq) batchPublish() {
 		q.fail(newErr(40000, 400, "empty batch publish: send at least one {\"channels\":[...],\"messages\":[...]}"))
 		return
 	}
-	results := make([]batchResult, len(specs))
-	legacy := legacyBatchVersion(q.r)
+	results := make([]ablybatch.Result, len(specs))
 	for i, spec := range specs {
 		if len(spec.Channels) == 0 || len(spec.Channels) > 100 {
 			q.fail(newErr(40000, 400, "batch spec "+strconv.Itoa(i)+" has "+strconv.Itoa(len(spec.Channels))+" channels; send between 1 and 100"))
 			return
 		}
-		r := batchResult{Results: []any{}}
+		r := ablybatch.Result{Results: []ablybatch.ChannelResult{}}
 		for _, ch := range spec.Channels {
 			msgs := append([]inMessage(nil), spec.Messages...)
 			res, perr := q.publishTo(ch, msgs)
 			if perr != nil {
 				r.FailureCount++
-				r.Results = append(r.Results, batchFailure{Channel: ch, Error: perr})
+				r.Results = append(r.Results, ablybatch.ChannelResult{Channel: ch, Error: wireError(perr)})
 				continue
 			}
 			r.SuccessCount++
-			r.Results = append(r.Results, res)
+			r.Results = append(r.Results, ablybatch.ChannelResult{Channel: res.Channel, MessageID: res.MessageID, Serials: res.Serials})
 		}
 		results[i] = r
 	}
-	if legacy {
+	if ablybatch.Legacy(q.r.Header) {
 		q.replyLegacyBatch(results, isArray)
 		return
 	}
 	q.reply(http.StatusCreated, results, "")
 }
 
-// legacyBatchVersion reports whether the request asks for a REST API version
-// before 3 (X-Ably-Version: 2, as ably-go v1.3.0 sends), whose batch publish
-// answers with per-channel results rather than BatchResult objects.
-func legacyBatchVersion(r *http.Request) bool {
-	v, err := strconv.Atoi(strings.TrimSpace(r.Header.Get("X-Ably-Version")))
-	return err == nil && v < 3
-}
-
-// batchErrorBody is the legacy (version < 3) partial-failure body.
-type batchErrorBody struct {
-	Error         *errorInfo `json:"error" msgpack:"error"`
-	BatchResponse any        `json:"batchResponse" msgpack:"batchResponse"`
+// wireError is e in the batch wire shape.
+func wireError(e *errorInfo) *ablybatch.ErrorInfo {
+	return &ablybatch.ErrorInfo{Code: e.Code, StatusCode: e.StatusCode, Message: e.Message, Href: e.Href}
 }
 
 // replyLegacyBatch answers POST /messages in the version 2 shape: for one
 // spec an array of per-channel results ({channel, messageId} or {channel,
 // error}), for an array of specs an array of those; 201 when everything
 // succeeded, else 400 with error 40020 and the results in batchResponse.
-func (q *restReq) replyLegacyBatch(results []batchResult, isArray bool) {
+func (q *restReq) replyLegacyBatch(results []ablybatch.Result, isArray bool) {
 	failed := false
-	perSpec := make([][]any, len(results))
+	perSpec := make([][]ablybatch.ChannelResult, len(results))
 	for i, r := range results {
-		perSpec[i] = make([]any, len(r.Results))
+		perSpec[i] = make([]ablybatch.ChannelResult, len(r.Results))
 		for j, x := range r.Results {
-			if ok, isOK := x.(*publishResult); isOK {
-				x = legacyBatchSuccess{Channel: ok.Channel, MessageID: ok.MessageID}
-			}
+			x.Serials = nil // version 2 has no serials
 			perSpec[i][j] = x
 		}
 		failed = failed || r.FailureCount > 0
@@ -179,19 +157,13 @@ func (q *restReq) replyLegacyBatch(results []batchResult, isArray bool) {
 		body = perSpec[0]
 	}
 	if failed {
-		e := newErr(40020, 400, "batched response includes errors: see batchResponse for each channel")
+		e := newErr(ablybatch.CodeBatchError, 400, "batched response includes errors: see batchResponse for each channel")
 		q.w.Header().Set("X-Ably-Errorcode", strconv.Itoa(e.Code))
 		q.w.Header().Set("X-Ably-Errormessage", e.Message)
-		q.reply(http.StatusBadRequest, batchErrorBody{Error: e, BatchResponse: body}, "")
+		q.reply(http.StatusBadRequest, ablybatch.LegacyErrorBody{Error: wireError(e), BatchResponse: body}, "")
 		return
 	}
 	q.reply(http.StatusCreated, body, "")
-}
-
-// legacyBatchSuccess is a per-channel success of a version 2 batch publish.
-type legacyBatchSuccess struct {
-	Channel   string `json:"channel" msgpack:"channel"`
-	MessageID string `json:"messageId" msgpack:"messageId"`
 }
 
 // decodeBatch decodes one BatchPublishSpec or an array of them; each spec's

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/ably/ably-go/ably"
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/livesync-dev/livesync-dev/ablybatch"
 )
 
 // httpDo performs a REST request with the server's key (Basic) and
@@ -239,16 +242,45 @@ func TestBatchPublishLegacyVersion(t *testing.T) {
 		if arr, _ := body.([]any); code != 201 || len(arr) != 1 || len(arr[0].([]any)) != 1 {
 			t.Fatalf("version 2, array of specs → %d %v, want [[{channel, messageId}]]", code, body)
 		}
+		code, _, body = httpDoHeader(t, s, "POST", "/messages", `{"channels":["`+a+`",":bad"],"messages":{"name":"y"}}`, "2")
+		var legacy ablybatch.LegacyErrorBody
+		legacy.BatchResponse = &[]ablybatch.ChannelResult{}
+		recode(t, body, &legacy)
+		per := *legacy.BatchResponse.(*[]ablybatch.ChannelResult)
+		if code != 400 || legacy.Error.Code != ablybatch.CodeBatchError || len(per) != 2 || per[0].MessageID == "" || per[1].Error == nil || per[1].Error.Code != 40010 {
+			t.Fatalf("version 2 partial failure → %d %v, want 400 40020 with batchResponse [{channel, messageId}, {channel, error 40010}]", code, body)
+		}
+		// Version 3 (and no header): 201 with failures inside the Result.
+		for _, v := range []string{ablybatch.Version, ""} {
+			code, _, body = httpDoHeader(t, s, "POST", "/messages", `[{"channels":["`+a+`",":bad"],"messages":{"name":"y"}}]`, v)
+			var res []ablybatch.Result
+			recode(t, body, &res)
+			if code != 201 || len(res) != 1 || res[0].SuccessCount != 1 || res[0].FailureCount != 1 || len(res[0].Results[0].Serials) != 1 || res[0].Results[1].Error.Code != 40010 {
+				t.Fatalf("version %q partial failure → %d %v, want 201 with one Result", v, code, body)
+			}
+		}
 	})
 }
 
-// httpDoHeader is httpDo (JSON) with an X-Ably-Version header.
+// recode converts a decoded JSON body into the typed value out.
+func recode(t testing.TB, body any, out any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("decoding %s: %v", b, err)
+	}
+}
+
+// httpDoHeader is httpDo (JSON) with an X-Ably-Version header (none when
+// version is empty).
 func httpDoHeader(t testing.TB, s *Server, method, path, body, version string) (int, http.Header, any) {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(ctxT(t), method, "http://"+s.Addr()+path, strings.NewReader(body))
 	req.SetBasicAuth(s.Keys()[0].Name, s.Keys()[0].Secret)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Ably-Version", version)
+	if version != "" {
+		req.Header.Set("X-Ably-Version", version)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
@@ -259,4 +291,23 @@ func httpDoHeader(t testing.TB, s *Server, method, path, body, version string) (
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	return resp.StatusCode, resp.Header, v
+}
+
+// TestCometAnsweredWithClearError: the comet transport's requests (connect,
+// send, recv) get a 400 whose message says only WebSocket is served, not
+// a 404.
+func TestCometAnsweredWithClearError(t *testing.T) {
+	s := startServer(t, Options{})
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/comet/connect?format=json&v=6&key=" + url.QueryEscape(s.Keys()[0].String())},
+		{"POST", "/comet/abc!def/send"},
+		{"GET", "/comet/abc!def/recv"},
+	} {
+		code, hdr, body := httpDo(t, s, c.method, c.path, "", "application/json")
+		e, _ := body.(map[string]any)["error"].(map[string]any)
+		msg, _ := e["message"].(string)
+		if code != 400 || num(e["code"]) != 40000 || !strings.Contains(msg, "WebSocket only") || hdr.Get("X-Ably-Errorcode") != "40000" {
+			t.Fatalf("%s %s → %d %v", c.method, c.path, code, body)
+		}
+	}
 }
