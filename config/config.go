@@ -164,6 +164,9 @@ type AblyLocal struct {
 	Limits string `yaml:"limits" enum:"|ably" doc:"Empty = no limits; ably = enforce Ably's message size and rate limits."`
 	// MaxIdleInterval is the heartbeat interval promised to realtime clients.
 	MaxIdleInterval time.Duration `yaml:"maxIdleInterval" doc:"Heartbeat interval promised to realtime clients."`
+	// ConnectionStateTTL is how long a dropped realtime connection can be
+	// resumed or recovered.
+	ConnectionStateTTL time.Duration `yaml:"connectionStateTTL" doc:"How long a realtime client whose transport dropped can resume or recover its connection and get the messages it missed; advertised as connectionStateTtl (Ably: 2m)."`
 }
 
 // Dashboard configures the terminal dashboard.
@@ -230,11 +233,12 @@ func Default() Config {
 		},
 		Ably: Ably{
 			Local: AblyLocal{
-				Addr:            "127.0.0.1:0",
-				DedupeWindow:    2 * time.Minute,
-				HistoryLimit:    10000,
-				HistoryTTL:      24 * time.Hour,
-				MaxIdleInterval: 15 * time.Second,
+				Addr:               "127.0.0.1:0",
+				DedupeWindow:       2 * time.Minute,
+				HistoryLimit:       10000,
+				HistoryTTL:         24 * time.Hour,
+				MaxIdleInterval:    15 * time.Second,
+				ConnectionStateTTL: 2 * time.Minute,
 			},
 		},
 		Dashboard: Dashboard{

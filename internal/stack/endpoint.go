@@ -218,6 +218,7 @@ func (s *Stack) LocalAblyOptions() ablylocal.Options {
 	return ablylocal.Options{
 		Addr: l.Addr, DedupeWindow: l.DedupeWindow, HistoryLimit: l.HistoryLimit,
 		HistoryTTL: l.HistoryTTL, Limits: l.Limits, MaxIdleInterval: l.MaxIdleInterval,
+		ConnectionStateTTL: l.ConnectionStateTTL,
 	}
 }
 
