@@ -113,7 +113,7 @@ func runDashboard(ctx context.Context, cmd *cobra.Command, stk *stack.Stack, ove
 				}
 				endpoint = &monitor.Endpoint{Host: a.Host, Port: a.Port, TLS: a.TLS, Key: key}
 			}
-			return source.New(ctx, source.Options{Monitor: s.mon, Tail: s.tail, Buses: busesOf(s), Endpoint: endpoint, Mongo: s.mongo.connector(), MongoDocs: s.mongo.docs()}), nil
+			return source.New(ctx, source.Options{Monitor: s.mon, Tail: s.tail, Buses: busesOf(s), Endpoint: endpoint, MongoDocs: s.mongo.docs()}), nil
 		},
 	})
 	file := configFileFlag(cmd)
