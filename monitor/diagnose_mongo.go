@@ -83,9 +83,7 @@ func diagnoseConnectors(states []connector.NodeState) (stuck []StuckConnector, n
 				sc.ErrorCode, sc.ErrorMessage, sc.Since = 72007, m.Detail, nil
 			}
 		case m.Stream == connector.MongoStuck:
-			sc.Reason = Waiting
-		default:
-			sc.Reason = ""
+			sc.Reason = Waiting // a stuck stream with an error of no known reason
 		}
 		if sc.Reason != "" {
 			if sc.Detail == "" {
