@@ -21,3 +21,13 @@ func printStuckConnectors(w io.Writer, stuck []monitor.StuckConnector) {
 		}
 	}
 }
+
+// statusLineMongo ends `up`'s headless status line with each stuck
+// connector ("" when none is).
+func statusLineMongo(snap *monitor.Snapshot) string {
+	out := ""
+	for _, sc := range snap.StuckConnectors {
+		out += fmt.Sprintf("; %s stuck [%s] %d: %s", sc.Node, sc.Reason, sc.ErrorCode, sc.Action)
+	}
+	return out
+}

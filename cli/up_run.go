@@ -74,7 +74,7 @@ func statusLine(ctx context.Context, mon *monitor.Monitor) string {
 	o := snap.Outbox
 	return fmt.Sprintf("pending %s (rejected %s, locked %s), oldest %s, stuck %d, nodes %d/%d alive, warnings %d",
 		countText(o.Pending, o.Estimated, o.PendingAtLeast), countText(o.RejectedPending, o.Estimated, o.RejectedPendingAtLeast),
-		countText(o.Locked, o.Estimated, o.LockedAtLeast), age, len(snap.Stuck), alive, len(snap.Nodes), len(snap.Warnings))
+		countText(o.Locked, o.Estimated, o.LockedAtLeast), age, len(snap.Stuck), alive, len(snap.Nodes), len(snap.Warnings)) + statusLineMongo(snap)
 }
 
 // runDashboard shows the tview dashboard; the stack starts behind a progress
