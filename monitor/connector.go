@@ -70,13 +70,6 @@ type NodeRegistry struct {
 	Client *http.Client
 }
 
-// registeredNode is the part of a .livesync/nodes/<id>.json file the
-// monitor reads (the connector writes postgres.NodeRegistration).
-type registeredNode struct {
-	ID         string `json:"id"`
-	HealthAddr string `json:"healthAddr"`
-}
-
 // Nodes returns the registered node ids and health addresses, by id.
 func (r NodeRegistry) Nodes() (map[string]string, error) {
 	files, err := filepath.Glob(filepath.Join(r.Dir, "*.json"))
@@ -89,7 +82,7 @@ func (r NodeRegistry) Nodes() (map[string]string, error) {
 		if err != nil {
 			continue // a node removing its file while we read
 		}
-		var n registeredNode
+		var n connector.NodeRegistration
 		if json.Unmarshal(b, &n) != nil {
 			continue
 		}

@@ -58,7 +58,7 @@ type Node struct {
 	deferredClaims                  atomic.Int64 // claim rounds skipped: held reached the cap
 	ablyState                       ablyWatch
 	share                           atomic.Value // string "i/n"
-	health                          *healthServer
+	health                          *connector.HealthServer
 	stopOnce                        sync.Once
 }
 
@@ -139,7 +139,7 @@ func (n *Node) HealthAddr() string {
 	if n.health == nil {
 		return ""
 	}
-	return n.health.addr
+	return n.health.Addr()
 }
 
 // Events is the bus this node emits on.
@@ -193,7 +193,7 @@ func (n *Node) Kill() {
 
 func (n *Node) close() {
 	if n.health != nil {
-		n.health.close()
+		n.health.Close()
 	}
 	n.pub.Close()
 	n.store.pool.Close()

@@ -29,9 +29,9 @@ type Options struct {
 	Endpoint *monitor.Endpoint
 	// EventBuffer is each bus subscription's buffer (default 4096).
 	EventBuffer int
-	// Mongo is the Mongo connector this process runs; nil: none.
-	Mongo *mongo.Connector
-	// MongoDocs writes test documents into the watched collection; nil: none.
+	// MongoDocs writes test documents into the watched collection of the
+	// Mongo connector this process runs; nil: none. (The connector's state
+	// comes with the monitor's snapshot, as connector.NodeState.)
 	MongoDocs *mongo.Driver
 }
 

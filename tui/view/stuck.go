@@ -3,6 +3,7 @@ package view
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
@@ -105,8 +106,10 @@ func (s *StuckPanel) Update() {
 // showDetail shows the selected row's diagnosis.
 func (s *StuckPanel) showDetail() {
 	r := s.list.row()
+	conns := connectorDiagnosis(s.env.state.Snap)
+	s.Flex.ResizeItem(s.detail, diagnosisHeight(conns), 0)
 	if r < 0 || r >= len(s.rows) {
-		s.detail.SetText("No stuck rows.")
+		s.detail.SetText(strings.TrimSpace("No stuck rows.\n\n" + conns))
 		return
 	}
 	st := s.rows[r]
@@ -119,6 +122,9 @@ func (s *StuckPanel) showDetail() {
 	}
 	if st.ErrorCode != 0 {
 		text += "\nAbly error " + strconv.Itoa(st.ErrorCode) + ": " + st.ErrorMessage
+	}
+	if conns != "" {
+		text += "\n\n" + conns
 	}
 	s.detail.SetText(text)
 }
