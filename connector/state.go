@@ -51,6 +51,9 @@ type NodeState struct {
 	EventsDropped int64 `json:"eventsDropped"`
 	// Channels are the channels the node holds rows of, sorted by name.
 	Channels []ChannelState `json:"channels"`
+	// Stages are the per-stage latencies of the node's most recent rows,
+	// from its journal (absent when the journal is off).
+	Stages []StageLatency `json:"stages,omitempty"`
 }
 
 // AblyConnState is a node's realtime connection to Ably (or the local

@@ -101,6 +101,7 @@ func (n *Node) extendQueued(ctx context.Context) {
 		n.dbError("extend locks", err)
 		return
 	}
+	n.jr.fenced(ids, got, time.Now())
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, cs := range n.channels {
