@@ -125,7 +125,7 @@
 //
 // # Local-only debug route
 //
-// GET /_livesync/messages/{id}?channel=NAME (DebugMessagesPath) is not
+// GET /_livesync/messages/{id}?channel=NAME (localdebug.MessagesPath; its types live in package localdebug, shared with the monitor) is not
 // part of Ably: it answers, for a message id, when this endpoint accepted
 // it (publishing connection, serial) and to how many subscribed
 // connections it was delivered, for the endpoint's side of `outbox trace`.
