@@ -99,7 +99,7 @@ func startStack(ctx context.Context, stk *stack.Stack, f upFlags, progress, logw
 		for _, n := range s.group.Nodes {
 			own = append(own, n.ID())
 		}
-		inProcess = monitor.NodeStatesFunc(s.nodeStates)
+		inProcess = monitor.InProcessNodes{States: s.nodeStates, Journeys: s.nodeJournals}
 	}
 	s.mon = monitor.New(s.pool, stk.MonitorOptions(s.readonly, inProcess, own...))
 	if s.st.Ably != nil {

@@ -232,7 +232,9 @@ func MeasureStages(commit, note int64, n int, step func(i int) (StepKind, int64)
 		case StepAck:
 			ack = at
 		case StepDeleted, StepTombstone, StepRetained:
-			done = at
+			if done == 0 { // a tombstone deleted later: the first completion counts
+				done = at
+			}
 		}
 	}
 	set := func(i int, from, to int64) {

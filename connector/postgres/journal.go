@@ -191,9 +191,27 @@ func (j *journal) completed(ids, tombs []int64, retain bool, observe func(d [5]t
 		}
 		e := &j.ring[s]
 		e.steps = append(e.steps, jstep{at: now, kind: k})
-		delete(j.slot, id) // the row left this node: only lookups by scan from now on
+		if k != kTombstone { // a tombstone's later deletion is recorded too (tombstonesGone)
+			delete(j.slot, id) // the row left this node: only lookups by scan from now on
+		}
 		if observe != nil {
 			observe(e.stages())
+		}
+	}
+}
+
+// tombstonesGone records the deletion of tombstones this node left.
+func (j *journal) tombstonesGone(before, still []int64) {
+	if j == nil || len(before) == 0 {
+		return
+	}
+	now := time.Now().UnixNano()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, id := range before {
+		if !slices.Contains(still, id) {
+			j.stepLocked(id, jstep{at: now, kind: kDeleted})
+			delete(j.slot, id)
 		}
 	}
 }
