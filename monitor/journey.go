@@ -295,7 +295,8 @@ func timeline(committed *time.Time, journals []connector.RowJourney, recs []loca
 		if i > 0 {
 			d := out[i].Time.Sub(out[i-1].Time)
 			out[i].DeltaMs = float64(d) / 1e6
-			if d > worst {
+			// A tombstone waits for a higher row by design: not a slow stage.
+			if d > worst && out[i-1].Stage != string(connector.StepTombstone) {
 				slowest, worst = i, d
 			}
 		}
