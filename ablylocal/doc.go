@@ -128,4 +128,14 @@
 // Client quirks worth knowing: ably-go v1.3.0 realtime subscribers do not
 // decode json/base64 payloads, and its msgpack handle hands binary data to
 // the application as a string; the server sends msgpack bin either way.
+//
+// # Local-only debug route
+//
+// GET /_livesync/messages/{id}?channel=NAME (localdebug.MessagesPath; its types live in package localdebug, shared with the monitor) is not
+// part of Ably: it answers, for a message id, when this endpoint accepted
+// it (publishing connection, serial) and to how many subscribed
+// connections it was delivered, for the endpoint's side of `outbox trace`.
+// It needs the API key (a token is refused) and keeps the last 100,000
+// messages with client-chosen ids. Real Ably has no such route, so tools
+// must treat its absence as "endpoint not local".
 package ablylocal

@@ -126,6 +126,8 @@ type Server struct {
 	// not return before every connection got its DISCONNECTED.
 	closeDone chan struct{}
 
+	accepted acceptLog // accepted messages for DebugMessagesPath
+
 	onConnClosed func(c *conn, reason *errorInfo) // test hook, guarded by mu
 	onHeartbeat  func(c *conn)                    // test hook, set before connections
 	onRetained   func(c *conn)                    // test hook, guarded by mu

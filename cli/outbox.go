@@ -21,13 +21,13 @@ func init() { commands = append(commands, newOutboxCommand) }
 func newOutboxCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "outbox",
-		Short: "List, retry or delete outbox rows",
+		Short: "List, retry, delete or trace outbox rows",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageError("outbox needs a subcommand: list, retry or delete")
+			return usageError("outbox needs a subcommand: list, retry, delete or trace")
 		},
 	}
-	cmd.AddCommand(newOutboxListCommand(), newOutboxActionCommand("retry"), newOutboxActionCommand("delete"))
+	cmd.AddCommand(newOutboxListCommand(), newOutboxActionCommand("retry"), newOutboxActionCommand("delete"), newOutboxTraceCommand())
 	return cmd
 }
 

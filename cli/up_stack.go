@@ -101,7 +101,7 @@ func startStack(ctx context.Context, stk *stack.Stack, f upFlags, progress, logw
 		}
 	}
 	if s.group != nil || s.mongo != nil {
-		inProcess = monitor.NodeStatesFunc(s.nodeStates)
+		inProcess = monitor.InProcessNodes{States: s.nodeStates, Journeys: s.nodeJournals}
 	}
 	s.mon = monitor.New(s.pool, stk.MonitorOptions(s.readonly, inProcess, own...))
 	if s.st.Ably != nil {

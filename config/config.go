@@ -115,6 +115,8 @@ type Connector struct {
 	HealthAddr string `yaml:"healthAddr" doc:"host:port of /health and /metrics; a free port is used when it is taken."`
 	// Nodes is how many connector nodes run in this process.
 	Nodes int `yaml:"nodes" min:"1" max:"64" doc:"Connector nodes run by this process."`
+	// JournalSize is how many rows each node's journal keeps (0 = off).
+	JournalSize int `yaml:"journalSize" min:"0" max:"10000000" doc:"Rows each connector node keeps in its row journal for outbox trace (about 256 bytes each); 0 turns the journal off."`
 }
 
 // Retry bounds an exponential backoff.
@@ -223,6 +225,7 @@ func Default() Config {
 			PublishMode:              "realtime",
 			HealthAddr:               "127.0.0.1:2259",
 			Nodes:                    1,
+			JournalSize:              100000,
 		},
 		Sandbox: Sandbox{
 			Backend:            "auto",

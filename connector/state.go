@@ -53,6 +53,9 @@ type NodeState struct {
 	Channels []ChannelState `json:"channels"`
 	// Mongo is the change stream's state (Kind KindMongo only).
 	Mongo *MongoState `json:"mongo,omitempty"`
+	// Stages are the per-stage latencies of the node's most recent rows,
+	// from its journal (absent when the journal is off).
+	Stages []StageLatency `json:"stages,omitempty"`
 }
 
 // The kinds of connector node.

@@ -134,7 +134,9 @@ func (n *Node) worker(cs *chanState) {
 			cs.prefetch = n.prefetchFence(cs.queue[1])
 		}
 		n.mu.Unlock()
+		n.jr.step(h.row.SequenceID, kSend, attempt, 0)
 		err := n.publish(cs.name, h.row, deadline)
+		n.jr.published(h.row.SequenceID, attempt, err)
 		n.mu.Lock()
 		cs.inFlight = false
 		n.mu.Unlock()
@@ -187,6 +189,7 @@ func (n *Node) fenced(cs *chanState, ids []int64, start time.Time, got map[int64
 		}
 		return false
 	}
+	n.jr.fenced(ids, func(id int64) bool { _, ok := got[id]; return ok }, kFence, time.Now())
 	sent := make(map[int64]bool, len(ids))
 	for _, id := range ids {
 		sent[id] = true
@@ -278,6 +281,7 @@ func (n *Node) failed(cs *chanState, h *heldRow, attempt int, err error) {
 		n.mu.Unlock()
 		return
 	}
+	n.jr.step(id, kBlocked, attempt, code)
 	n.mu.Lock()
 	cs.blocked, cs.blockRow, cs.blockedAs, cs.blockXmin = true, id, h.row, 0
 	n.droppedLocked(cs.name)
@@ -288,6 +292,7 @@ func (n *Node) failed(cs *chanState, h *heldRow, attempt int, err error) {
 	}
 	cs.queue = nil
 	n.mu.Unlock()
+	n.jr.many(ids, kReleased)
 	msg := fmt.Sprintf("channel %s blocked at row %d: Ably error %d: %v (a permanent error: delete the row, or fix it and run `outbox retry %d`; the channel resumes within seconds)", cs.name, id, code, err, id)
 	n.log.Error(msg)
 	n.emit(connector.Event{Kind: connector.EventBlocked, Channel: cs.name, SequenceID: id, Code: code, Message: err.Error()})

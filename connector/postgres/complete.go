@@ -74,6 +74,8 @@ func (n *Node) completeOnce(ctx context.Context) error {
 		n.mu.Unlock()
 		return err
 	}
+	n.jr.tombstonesGone(tombs, still)
+	n.jr.completed(ids, still, n.opts.RetainProcessed, n.observeStages)
 	n.mu.Lock()
 	n.tombstones = still
 	for _, a := range acked {

@@ -22,6 +22,7 @@ type metrics struct {
 	nodesErrors, outboxErrors prometheus.Counter
 	notifications             prometheus.Counter
 	latency                   prometheus.Histogram
+	stages                    *prometheus.HistogramVec // per journey stage; nil when the journal is off
 }
 
 func newMetrics(n *Node) *metrics {
@@ -50,6 +51,7 @@ func startHealth(n *Node) (*connector.HealthServer, error) {
 	mux.HandleFunc("/health", n.serveHealth)
 	mux.Handle("/metrics", promhttp.HandlerFor(n.m.reg, promhttp.HandlerOpts{Registry: n.m.reg}))
 	mux.HandleFunc(connector.StatePath, connector.StateHandler(n.State))
+	mux.HandleFunc(connector.JournalPath, n.serveJournal)
 	if n.opts.Profile {
 		registerProfiling(mux)
 	}

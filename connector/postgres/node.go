@@ -60,6 +60,8 @@ type Node struct {
 	share                           atomic.Value // string "i/n"
 	health                          *connector.HealthServer
 	stopOnce                        sync.Once
+	jr                              *journal // nil when connector.journalSize is off
+	commitTS                        bool     // claims return commit times (track_commit_timestamp)
 }
 
 // Start registers a node and starts its loops. Stop it with Stop (clean)
@@ -105,6 +107,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		n.emit(connector.Event{Kind: connector.EventInfo, Message: msg})
 	}
 	n.m = newMetrics(n)
+	n.startJournal(ctx)
 	if opts.HealthAddr != "-" {
 		if n.health, err = startHealth(n); err != nil {
 			n.log.Warn("health server not started", "err", err)
@@ -165,6 +168,7 @@ func (n *Node) Stop(ctx context.Context) error {
 		defer cancel()
 		n.finalFlush(cctx)
 		if rel := n.unsentIDs(); len(rel) > 0 {
+			n.jr.many(rel, kReleased)
 			if e := n.store.OutboxRelease(cctx, OutboxReleaseParams{Node: n.id, IDs: rel}); e != nil {
 				err = fmt.Errorf("release locks: %w", e)
 			}
@@ -308,6 +312,8 @@ func (n *Node) claimRound(params OutboxClaimParams, dropSeq uint64) (more bool, 
 			n.lastFound.Store(time.Now().UnixNano())
 		}
 	}()
+	params.CommitTimes = n.commitTS
+	note := n.jr.claimStart()
 	for try := 0; try < 4; try++ {
 		res, err := n.store.OutboxClaim(n.runCtx, params)
 		if err != nil {
@@ -322,7 +328,9 @@ func (n *Node) claimRound(params OutboxClaimParams, dropSeq uint64) (more bool, 
 		n.share.Store(fmt.Sprintf("%d/%d", res.Share, res.Nodes))
 		if len(res.Rows) > 0 {
 			found = true
+			n.jr.claimed(res.Rows, note, time.Now())
 			if rel := n.dispatch(res, dropSeq); len(rel) > 0 {
+				n.jr.many(rel, kReleased)
 				n.log.Info("releasing rows claimed across a lock loss; they are claimed again in order", "rows", len(rel))
 				if err := n.store.OutboxRelease(n.runCtx, OutboxReleaseParams{Node: n.id, IDs: rel}); err != nil {
 					n.dbError("release", err) // their locks lapse instead

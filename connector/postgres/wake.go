@@ -129,7 +129,9 @@ func (n *Node) listenOnce(notes chan<- struct{}, attempt *int) error {
 			return err
 		}
 		n.m.notifications.Inc()
-		n.lastNote.Store(time.Now().UnixNano())
+		now := time.Now().UnixNano()
+		n.lastNote.Store(now)
+		n.jr.notified(now)
 		select {
 		case notes <- struct{}{}:
 		default:

@@ -151,7 +151,17 @@ func (s *Stack) ConnectorTuning() postgres.Options {
 		PublishMode:              c.PublishMode,
 		HealthAddr:               c.HealthAddr,
 		Nodes:                    c.Nodes,
+		JournalSize:              journalSize(c.JournalSize),
 	}
+}
+
+// journalSize maps connector.journalSize (0 = off) onto the node option
+// (negative = off).
+func journalSize(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // TailParams choose what a live tail subscribes to.
