@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
-	"time"
 
 	"github.com/livesync-dev/livesync-dev/connector"
 )
@@ -74,33 +72,9 @@ func (cs Connectors) Journals(ctx context.Context, q connector.JourneyQuery) ([]
 // Journals implements JournalSource: it asks every registered node at
 // connector.JournalPath; nodes that do not answer are skipped.
 func (r NodeRegistry) Journals(ctx context.Context, q connector.JourneyQuery) ([]connector.JournalReply, error) {
-	nodes, err := r.Nodes()
-	if err != nil {
-		return nil, err
-	}
-	client := r.Client
-	if client == nil {
-		client = &http.Client{Timeout: 2 * time.Second}
-	}
-	ids := make([]string, 0, len(nodes))
-	for id := range nodes {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	var out []connector.JournalReply
-	var lastErr error
-	for _, id := range ids {
-		rep, err := FetchJournal(ctx, client, nodes[id], q)
-		if err != nil {
-			lastErr = fmt.Errorf("node %s at %s: %w", id, nodes[id], err)
-			continue
-		}
-		out = append(out, rep)
-	}
-	if len(out) == 0 && lastErr != nil {
-		return nil, lastErr
-	}
-	return out, nil
+	return fetchEach(ctx, r, func(client *http.Client, _, addr string) (connector.JournalReply, error) {
+		return FetchJournal(ctx, client, addr, q)
+	})
 }
 
 // FetchJournal GETs http://addr + connector.JournalPath with q and decodes
