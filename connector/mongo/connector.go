@@ -236,15 +236,3 @@ func (c *Connector) markHandled(tok bson.Raw, event bool) {
 	c.handled.token = slices.Clone(tok)
 	c.handled.seq++
 }
-
-// sleep waits d or until ctx ends; it reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}

@@ -43,7 +43,7 @@ func (c *Connector) run(ctx context.Context) {
 			c.setStream(connector.MongoRetrying, err.Error(), "check that MongoDB is reachable, is a replica set, and the user may read the collection and run changeStream")
 			backoff = min(2*backoff, c.opts.RetryMax)
 		}
-		if !sleep(ctx, wait) {
+		if !connector.Sleep(ctx, wait) {
 			return
 		}
 	}
@@ -176,7 +176,7 @@ func (c *Connector) handle(ctx context.Context, event bson.Raw) bool {
 		}
 		c.opts.Events.Emit(connector.Event{Kind: connector.EventFailed, Node: c.node, Channel: m.Channel,
 			Attempt: attempt, Code: code, Message: m.Message.ID + ": " + err.Error()})
-		if !sleep(ctx, backoff) {
+		if !connector.Sleep(ctx, backoff) {
 			return false
 		}
 		backoff = min(2*backoff, c.opts.RetryMax)

@@ -185,7 +185,7 @@ func (n *Node) fenced(cs *chanState, ids []int64, start time.Time, got map[int64
 			cs.attempts++
 			a := cs.attempts
 			n.mu.Unlock()
-			sleepCtx(n.runCtx, backoff(n.opts.RetryMin, n.opts.RetryMax, a))
+			connector.Sleep(n.runCtx, backoff(n.opts.RetryMin, n.opts.RetryMax, a))
 		}
 		return false
 	}
@@ -275,7 +275,7 @@ func (n *Node) failed(cs *chanState, h *heldRow, attempt int, err error) {
 	n.emit(connector.Event{Kind: connector.EventFailed, Channel: cs.name, SequenceID: id, Attempt: attempt, Code: code, Message: err.Error()})
 	if retryable {
 		n.log.Warn("publish failed; will retry", "channel", cs.name, "row", id, "attempt", attempt, "code", code, "err", err)
-		sleepCtx(n.runCtx, wait)
+		connector.Sleep(n.runCtx, wait)
 		n.mu.Lock()
 		cs.nextRetry = time.Time{}
 		n.mu.Unlock()

@@ -288,7 +288,7 @@ func (n *Node) claimLoop() {
 			}
 			n.dbError("claim", err)
 			attempt++
-			if !sleepCtx(n.runCtx, backoff(n.opts.RetryMin, n.opts.RetryMax, attempt)) {
+			if !connector.Sleep(n.runCtx, backoff(n.opts.RetryMin, n.opts.RetryMax, attempt)) {
 				return
 			}
 			n.kick()
@@ -364,18 +364,6 @@ func backoff(lo, hi time.Duration, attempt int) time.Duration {
 	}
 	d = min(d, hi)
 	return d/2 + time.Duration(randInt63n(int64(d/2)+1))
-}
-
-// sleepCtx sleeps d or until ctx ends; it reports whether ctx is still live.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // busy reports whether a claim found rows within the last PollInterval: the

@@ -99,7 +99,7 @@ func (n *Node) listen(notes chan<- struct{}) {
 		attempt++
 		n.log.Warn("LISTEN connection lost; reconnecting", "err", err, "attempt", attempt)
 		n.emit(connector.Event{Kind: connector.EventInfo, Message: "LISTEN connection lost: " + err.Error()})
-		if !sleepCtx(n.runCtx, backoff(n.opts.RetryMin, min(n.opts.RetryMax, n.opts.SafetyPoll), attempt)) {
+		if !connector.Sleep(n.runCtx, backoff(n.opts.RetryMin, min(n.opts.RetryMax, n.opts.SafetyPoll), attempt)) {
 			return
 		}
 	}
