@@ -152,3 +152,30 @@ func TestEnterOnMessageOpensItsRowsJourney(t *testing.T) {
 	}
 	contains(t, b.screenText(t), "Journey of message 2 on orders:2", "STUCK (owner-dead)")
 }
+
+// TestOverviewShowsStageLatencies: the Backlog line carries the nodes'
+// per-stage p50/p99 (the slowest node per stage), p50 only when narrow.
+func TestOverviewShowsStageLatencies(t *testing.T) {
+	b := setup(t, 5, nil)
+	st := func(s connector.Stage, p50, p99 float64) connector.StageLatency {
+		return connector.StageLatency{Stage: s, Count: 10, P50: p50, P99: p99, Max: p99}
+	}
+	b.src.Snap.Connectors = []connector.NodeState{
+		{Node: "node-a", Stages: []connector.StageLatency{st(connector.StageCommitNotify, 0.31, 1.2), st(connector.StageNotifyClaim, 2, 9),
+			st(connector.StageClaimPublish, 0.4, 1), st(connector.StagePublishAck, 3, 12), st(connector.StageAckComplete, 5, 20)}},
+		{Node: "node-c", Stages: []connector.StageLatency{st(connector.StagePublishAck, 4.5, 150)}},
+	}
+	b.app.Refresh()
+	lines := b.render(t, 200, 50)
+	if !strings.HasPrefix(lines[2], "Backlog 12,345") ||
+		!strings.Contains(lines[2], "Stages p50/p99 notify 0.31/1.20ms claim 2.00/9.00ms publish 0.40/1.00ms ack 4.50/150ms done 5.00/20.0ms") {
+		t.Errorf("wide overview line: %q", lines[2])
+	}
+	lines = b.render(t, 140, 40)
+	if !strings.Contains(lines[2], "Stages p50 notify 0.31ms claim 2.00ms publish 0.40ms ack 4.50ms done 5.00ms") {
+		t.Errorf("narrower overview line: %q", lines[2])
+	}
+	if l := b.render(t, 80, 24)[2]; strings.Contains(l, "Stages") {
+		t.Errorf("80 columns: %q, want no stages", l)
+	}
+}
