@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -84,14 +83,20 @@ func endpointRecords(st *stack.Stack) monitor.EndpointRecords {
 	if err != nil || ep.Local == nil || ep.Real {
 		return nil
 	}
+	return localEndpointRecords(ep.Local.Host, ep.Local.Port, ep.Local.TLS, ep.Key)
+}
+
+// localEndpointRecords reads the debug route of the local endpoint at
+// host:port with key.
+func localEndpointRecords(host string, port int, tls bool, key string) monitor.EndpointRecords {
 	scheme := "http"
-	if ep.Local.TLS {
+	if tls {
 		scheme = "https"
 	}
-	base := fmt.Sprintf("%s://%s:%d", scheme, ep.Local.Host, ep.Local.Port)
+	base := fmt.Sprintf("%s://%s:%d", scheme, host, port)
 	client := &http.Client{Timeout: 2 * time.Second}
 	return func(ctx context.Context, channel, id string) ([]localdebug.MessageRecord, error) {
-		r, err := localdebug.FetchMessages(ctx, client, base, ep.Key, channel, id)
+		r, err := localdebug.FetchMessages(ctx, client, base, key, channel, id)
 		return r.Records, err
 	}
 }
@@ -104,79 +109,13 @@ func PrintJourney(w io.Writer, j *monitor.Journey) {
 	}
 }
 
-// JourneyLines renders a journey as plain lines (the command and the
-// dashboard's journey view share them).
+// JourneyLines renders a journey as plain lines (monitor's rendering,
+// which the dashboard's journey view shares).
 func JourneyLines(j *monitor.Journey) []string {
-	if !j.Found {
-		what := "row " + strconv.FormatInt(j.Query.SequenceID, 10)
-		if j.Query.SequenceID == 0 {
-			what = "mutation " + j.Query.MutationID
-		}
-		return []string{what + ": " + j.Message}
-	}
-	var out []string
-	head := fmt.Sprintf("row %d on %s (name %s, mutation %s): %s", j.SequenceID, j.Channel, j.Name, j.MutationID, statusText(j.Status))
-	if j.RejectHeader != "" {
-		head += "; rejected (" + j.RejectHeader + ")"
-	}
-	out = append(out, head)
-	if d := j.Diagnosis; d != nil {
-		out = append(out, fmt.Sprintf("STUCK (%s): %s", d.Reason, d.Detail), "  fix: "+d.Action)
-		if d.FixSQL != "" {
-			out = append(out, "  sql: "+d.FixSQL)
-		}
-	}
-	out = append(out, fmt.Sprintf("%-10s %-15s %10s %10s  %-8s %s", "STAGE", "TIME (UTC)", "+COMMIT", "DELTA", "NODE", "DETAIL"))
-	for _, s := range j.Stages {
-		since := "-"
-		if s.SinceCommitMs != nil {
-			since = fmtMs(*s.SinceCommitMs)
-		}
-		node := s.Node
-		if len(node) > 8 {
-			node = node[:8]
-		}
-		line := fmt.Sprintf("%-10s %-15s %10s %10s  %-8s %s", s.Stage, s.Time.Format("15:04:05.000000"), since, fmtMs(s.DeltaMs), node, s.Detail)
-		if s.Slowest {
-			line += "  <- slowest"
-		}
-		out = append(out, strings.TrimRight(line, " "))
-	}
-	if j.Delivered != nil {
-		out = append(out, fmt.Sprintf("delivered to %d subscriber(s) by the local endpoint", *j.Delivered))
-	}
-	if len(j.Nodes) > 1 {
-		out = append(out, "nodes: "+strings.Join(j.Nodes, ", "))
-	}
-	if len(j.OtherRows) > 0 {
-		out = append(out, fmt.Sprintf("other rows with this mutation id: %v", j.OtherRows))
-	}
-	for _, n := range j.Notes {
-		out = append(out, "note: "+n)
+	ls := j.Lines()
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.Text
 	}
 	return out
-}
-
-func statusText(s string) string {
-	switch s {
-	case "gone":
-		return "gone from the outbox (deleted after publishing)"
-	case "processed":
-		return "processed (kept as the tombstone)"
-	case "locked":
-		return "in the outbox, locked by a node"
-	case "pending":
-		return "in the outbox, waiting"
-	}
-	return s
-}
-
-func fmtMs(ms float64) string {
-	switch {
-	case ms >= 10000:
-		return fmt.Sprintf("%.1fs", ms/1000)
-	case ms >= 100:
-		return fmt.Sprintf("%.0fms", ms)
-	}
-	return fmt.Sprintf("%.2fms", ms)
 }

@@ -106,14 +106,19 @@ func runDashboard(ctx context.Context, cmd *cobra.Command, stk *stack.Stack, ove
 			}
 			stackPtr.Store(s)
 			var endpoint *monitor.Endpoint
+			var records monitor.EndpointRecords
 			if a := s.st.Ably; a != nil {
+				if a.Local {
+					records = localEndpointRecords(a.Host, a.Port, a.TLS, a.Key)
+				}
 				key := a.Key
 				if !a.Local {
 					key = cfg.Ably.Key
 				}
 				endpoint = &monitor.Endpoint{Host: a.Host, Port: a.Port, TLS: a.TLS, Key: key}
 			}
-			return source.New(ctx, source.Options{Monitor: s.mon, Tail: s.tail, Buses: busesOf(s), Endpoint: endpoint, MongoDocs: s.mongo.docs()}), nil
+			return source.New(ctx, source.Options{Monitor: s.mon, Tail: s.tail, Buses: busesOf(s), Endpoint: endpoint,
+				EndpointRecords: records, MongoDocs: s.mongo.docs()}), nil
 		},
 	})
 	file := configFileFlag(cmd)

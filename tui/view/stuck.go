@@ -8,6 +8,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
 
+	"github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/monitor"
 	"github.com/livesync-dev/livesync-dev/tui/model"
 )
@@ -127,6 +128,17 @@ func (s *StuckPanel) showDetail() {
 		text += "\n\n" + conns
 	}
 	s.detail.SetText(text)
+}
+
+// JourneyQuery implements tracer: Enter opens the selected row's journey
+// (the diagnosis on top).
+func (s *StuckPanel) JourneyQuery() (connector.JourneyQuery, string, bool) {
+	r := s.list.row()
+	if r < 0 || r >= len(s.rows) {
+		return connector.JourneyQuery{}, "", false
+	}
+	id := s.rows[r].SequenceID
+	return connector.JourneyQuery{SequenceID: id}, "row " + strconv.FormatInt(id, 10), true
 }
 
 // Inspect returns the selected stuck row as JSON.
