@@ -151,6 +151,10 @@ type RowJourney struct {
 	Name string `json:"name"`
 	// Rejected is true when the row carried x-ably-models-reject: true.
 	Rejected bool `json:"rejected"`
+	// TookOverFrom is the node whose lapsed lock this node's latest claim
+	// of the row replaced ("" when the row was unlocked): that node had
+	// the row before, and may have published it.
+	TookOverFrom string `json:"tookOverFrom,omitempty"`
 	// Committed is the commit time of the row version the node claimed
 	// (pg_xact_commit_timestamp; the database's clock), nil when
 	// track_commit_timestamp is off.

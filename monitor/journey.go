@@ -190,7 +190,33 @@ func (m *Monitor) RowJourney(ctx context.Context, p JourneyParams) (*Journey, er
 			j.Nodes = append(j.Nodes, s.Node)
 		}
 	}
+	for _, r := range j.Journals {
+		if !tookOver(r) || contains(j.Nodes, r.TookOverFrom) {
+			continue
+		}
+		// The earlier holder's journal is not among the answers: it was
+		// killed or stopped (that is why its lock lapsed).
+		j.Nodes = append(j.Nodes, r.TookOverFrom)
+		j.Notes = append(j.Notes, fmt.Sprintf("node %s held this row before %s took it over (its lock lapsed); its journal did not answer: the node was killed or is stopped, so what it did with the row (it may have published it) is not shown",
+			r.TookOverFrom, r.Node))
+	}
 	return j, nil
+}
+
+// tookOver reports whether r's latest claim replaced another node's lapsed
+// lock (a node re-claiming after its own lock lapsed is no takeover).
+func tookOver(r connector.RowJourney) bool {
+	return r.TookOverFrom != "" && r.TookOverFrom != r.Node
+}
+
+// lastClaim is the index of r's latest claim step (-1: none).
+func lastClaim(r connector.RowJourney) int {
+	for i := len(r.Steps) - 1; i >= 0; i-- {
+		if r.Steps[i].Kind == connector.StepClaim {
+			return i
+		}
+	}
+	return -1
 }
 
 func contains(xs []string, x string) bool {
@@ -261,9 +287,11 @@ func timeline(committed *time.Time, journals []connector.RowJourney, recs []loca
 		if r.Notified != nil && (notified == nil || r.Notified.Before(*notified)) {
 			notified, noteNode = r.Notified, r.Node
 		}
-		for _, s := range r.Steps {
+		for i, s := range r.Steps {
 			st := JourneyStage{Stage: string(s.Kind), Time: s.Time, Node: r.Node}
 			switch {
+			case s.Kind == connector.StepClaim && tookOver(r) && i == lastClaim(r):
+				st.Detail = fmt.Sprintf("claim round %d, took over from node %s (its lock lapsed)", s.Round, r.TookOverFrom)
 			case s.Kind == connector.StepClaim:
 				st.Detail = fmt.Sprintf("claim round %d", s.Round)
 			case s.Code != 0:

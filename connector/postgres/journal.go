@@ -36,6 +36,7 @@ type jentry struct {
 	mutation, channel, name string
 	rejected                bool
 	committed, notified     int64 // unix ns; 0 = unknown
+	from                    string // node whose lapsed lock the last claim replaced
 	steps                   []jstep
 }
 
@@ -84,6 +85,9 @@ func (j *journal) claimed(rows []ClaimedRow, note int64, at time.Time) {
 		if s, ok := j.slot[r.SequenceID]; ok && j.ring[s].seq == r.SequenceID {
 			e := &j.ring[s] // claimed again (after a release): same journey
 			e.steps = append(e.steps, jstep{at: now, arg: int32(j.round), kind: kClaim})
+			if r.PreviousHolder != "" {
+				e.from = r.PreviousHolder
+			}
 			continue
 		}
 		var e *jentry
@@ -107,7 +111,8 @@ func (j *journal) claimed(rows []ClaimedRow, note int64, at time.Time) {
 			notified = note
 		}
 		*e = jentry{seq: r.SequenceID, mutation: r.MutationID, channel: r.Channel, name: r.Name, rejected: r.Rejected,
-			committed: committed, notified: notified, steps: append(e.steps[:0], jstep{at: now, arg: int32(j.round), kind: kClaim})}
+			committed: committed, notified: notified, from: r.PreviousHolder,
+			steps: append(e.steps[:0], jstep{at: now, arg: int32(j.round), kind: kClaim})}
 	}
 }
 
@@ -250,7 +255,7 @@ func (e *jentry) stages() ([5]time.Duration, [5]bool) {
 // journey converts an entry for the wire.
 func (e *jentry) journey(node string) connector.RowJourney {
 	j := connector.RowJourney{Node: node, SequenceID: e.seq, MutationID: e.mutation, Channel: e.channel, Name: e.name,
-		Rejected: e.rejected, Committed: unixTime(e.committed), Notified: unixTime(e.notified),
+		Rejected: e.rejected, Committed: unixTime(e.committed), Notified: unixTime(e.notified), TookOverFrom: e.from,
 		Steps: make([]connector.JourneyStep, len(e.steps))}
 	for i, s := range e.steps {
 		st := connector.JourneyStep{Kind: kindNames[s.kind], Time: time.Unix(0, s.at).UTC(), Attempt: int(s.attempt)}
