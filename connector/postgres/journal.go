@@ -35,7 +35,7 @@ type jentry struct {
 	seq                     int64
 	mutation, channel, name string
 	rejected                bool
-	committed, notified     int64 // unix ns; 0 = unknown
+	committed, notified     int64  // unix ns; 0 = unknown
 	from                    string // node whose lapsed lock the last claim replaced
 	steps                   []jstep
 }

@@ -142,7 +142,9 @@ func TestSIGKILLedNodeProcess(t *testing.T) {
 	journals := func(_ context.Context, q connector.JourneyQuery) ([]connector.JournalReply, error) {
 		return []connector.JournalReply{a.Journeys(q), b.Journeys(q)}, nil
 	}
-	states := func(context.Context) ([]connector.NodeState, error) { return []connector.NodeState{a.State(), b.State()}, nil }
+	states := func(context.Context) ([]connector.NodeState, error) {
+		return []connector.NodeState{a.State(), b.State()}, nil
+	}
 	m := monitor.New(pool, monitor.Options{Connector: monitor.InProcessNodes{States: states, Journeys: journals}})
 	j, err := m.RowJourney(context.Background(), monitor.JourneyParams{Query: connector.JourneyQuery{SequenceID: held[0]}})
 	if err != nil {
