@@ -308,6 +308,8 @@ func deliveryFrame(name, connID, pmID string, msgs []*message) *outFrame {
 // per format. Called with ch.mu held, so every subscriber sees one order.
 func (s *Server) fanout(ch *channel, f *outFrame, from *conn) {
 	var enc [2][]byte
+	delivered := 0
+	defer func() { s.accepted.record(ch.name, f, delivered) }() // the debug route's record (debug_journey.go)
 	for c, modes := range ch.attached {
 		if modes&flagSubscribe == 0 || (c == from && !c.echo) {
 			continue
@@ -321,5 +323,6 @@ func (s *Server) fanout(ch *channel, f *outFrame, from *conn) {
 			enc[c.format] = b
 		}
 		c.enqueue(enc[c.format])
+		delivered++
 	}
 }

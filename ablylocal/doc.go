@@ -97,7 +97,13 @@
 //	7 unknown resume key 80018, expired 80008   TestRawFailedResumeAndOrigin,       failed-resume
 //	                                            TestResumeExpiredKey
 //	8 JWT kid of no key: 404 40400              TestJWTUnknownKeyIs404              jwt-unknown-kid
-//	9 X-Ably-Version 2 batch publish shape      not done: the connector reads version 3 results —
+//	9 X-Ably-Version 2 batch publish shape      TestBatchPublishLegacyVersion       —
+//
+// Item 9: the batch answer's shape follows X-Ably-Version (package
+// ablybatch holds the one wire definition). The connector's rest-batch mode
+// sends version 3 and reads each row's result itself
+// (connector.TestRESTBatchPerRowErrorCodes), since ably-go's REST.Request
+// sends version 2 and consumes a partial failure's 400 body.
 //
 // Item 3 uses 40165 ("channel mode not requested when attaching"), the code
 // Ably documents for an operation the credentials permit but the attach's
@@ -115,7 +121,9 @@
 // Paths under LocalPrefix ("/_livesync/") are livesync-dev's own: real Ably
 // has nothing there and no app ever needs them. They accept only Basic auth
 // with one of the endpoint's API keys (the sandbox key); tokens are
-// refused. FaultsPath ("/_livesync/faults") manages fault rules
+// refused. Two routes live there: the row journey's
+// localdebug.MessagesPath ("/_livesync/messages", below) and FaultsPath
+// ("/_livesync/faults"), which manages fault rules
 // (package fault): GET lists them ({"faults": [...]}), POST adds one (a
 // fault.Rule as JSON, answered 201 with the rule, its id and expiry), DELETE
 // clears every rule and DELETE /_livesync/faults/{id} one. Rules also come
@@ -147,4 +155,14 @@
 // Client quirks worth knowing: ably-go v1.3.0 realtime subscribers do not
 // decode json/base64 payloads, and its msgpack handle hands binary data to
 // the application as a string; the server sends msgpack bin either way.
+//
+// # Local-only debug route
+//
+// GET /_livesync/messages/{id}?channel=NAME (localdebug.MessagesPath; its types live in package localdebug, shared with the monitor) is not
+// part of Ably: it answers, for a message id, when this endpoint accepted
+// it (publishing connection, serial) and to how many subscribed
+// connections it was delivered, for the endpoint's side of `outbox trace`.
+// It needs the API key (a token is refused) and keeps the last 100,000
+// messages with client-chosen ids. Real Ably has no such route, so tools
+// must treat its absence as "endpoint not local".
 package ablylocal

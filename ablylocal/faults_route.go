@@ -27,7 +27,8 @@ type Cleared struct {
 	Cleared int `json:"cleared"`
 }
 
-// serveLocal answers the local-only routes under LocalPrefix.
+// serveLocal answers the fault rules' local-only routes (the row journey's
+// localdebug.MessagesPath is served with REST).
 func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request) {
 	q := &restReq{s: s, w: w, r: r, out: formatJSON}
 	if !q.authenticateKey() {
@@ -65,7 +66,7 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request) {
 		}
 		q.reply(http.StatusOK, Cleared{Cleared: n}, "")
 	default:
-		q.fail(newErr(40400, 404, "no such local route: "+r.Method+" "+r.URL.Path+" (the local-only routes are GET, POST and DELETE "+FaultsPath+", DELETE "+FaultsPath+"/{id})"))
+		q.fail(newErr(40400, 404, "no such fault route: "+r.Method+" "+r.URL.Path+" (the fault routes are GET, POST and DELETE "+FaultsPath+", DELETE "+FaultsPath+"/{id})"))
 	}
 }
 

@@ -70,6 +70,10 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 	if !q.authenticate() {
 		return
 	}
+	if len(segs) > 0 && segs[0] == "_livesync" {
+		q.debugMessages(segs)
+		return
+	}
 	switch {
 	case route("GET", 1, "stats"):
 		if !q.ident.Capability.AllowsAnyChannel("stats") {

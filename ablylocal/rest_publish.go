@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/livesync-dev/livesync-dev/ablybatch"
 )
 
 // publishResult is the 201 body of a REST publish (§5.3).
@@ -86,26 +88,15 @@ type batchSpec struct {
 	Messages []inMessage
 }
 
-// batchResult is one BatchResult of POST /messages.
-type batchResult struct {
-	SuccessCount int   `json:"successCount" msgpack:"successCount"`
-	FailureCount int   `json:"failureCount" msgpack:"failureCount"`
-	Results      []any `json:"results" msgpack:"results"`
-}
-
-// batchFailure is a per-channel failure inside a batchResult.
-type batchFailure struct {
-	Channel string     `json:"channel" msgpack:"channel"`
-	Error   *errorInfo `json:"error" msgpack:"error"`
-}
-
-// batchPublish handles POST /messages (§11).
+// batchPublish handles POST /messages (§11). The answer's shape depends on
+// X-Ably-Version, as on Ably (see package ablybatch, the one definition of
+// the wire shape shared with the connector's rest-batch mode).
 func (q *restReq) batchPublish() {
 	body, ok := q.readBodyLimit(maxBatchBody)
 	if !ok {
 		return
 	}
-	specs, err := decodeBatch(bodyFormat(q.r), body)
+	specs, isArray, err := decodeBatch(bodyFormat(q.r), body)
 	if err != nil {
 		q.fail(newErr(40000, 400, "cannot decode the batch publish body: "+err.Error()+" (send {\"channels\":[...],\"messages\":[...]} or an array of them)"))
 		return
@@ -114,32 +105,70 @@ func (q *restReq) batchPublish() {
 		q.fail(newErr(40000, 400, "empty batch publish: send at least one {\"channels\":[...],\"messages\":[...]}"))
 		return
 	}
-	results := make([]batchResult, len(specs))
+	results := make([]ablybatch.Result, len(specs))
 	for i, spec := range specs {
 		if len(spec.Channels) == 0 || len(spec.Channels) > 100 {
 			q.fail(newErr(40000, 400, "batch spec "+strconv.Itoa(i)+" has "+strconv.Itoa(len(spec.Channels))+" channels; send between 1 and 100"))
 			return
 		}
-		r := batchResult{Results: []any{}}
+		r := ablybatch.Result{Results: []ablybatch.ChannelResult{}}
 		for _, ch := range spec.Channels {
 			msgs := append([]inMessage(nil), spec.Messages...)
 			res, perr := q.publishTo(ch, msgs)
 			if perr != nil {
 				r.FailureCount++
-				r.Results = append(r.Results, batchFailure{Channel: ch, Error: perr})
+				r.Results = append(r.Results, ablybatch.ChannelResult{Channel: ch, Error: wireError(perr)})
 				continue
 			}
 			r.SuccessCount++
-			r.Results = append(r.Results, res)
+			r.Results = append(r.Results, ablybatch.ChannelResult{Channel: res.Channel, MessageID: res.MessageID, Serials: res.Serials})
 		}
 		results[i] = r
+	}
+	if ablybatch.Legacy(q.r.Header) {
+		q.replyLegacyBatch(results, isArray)
+		return
 	}
 	q.reply(http.StatusCreated, results, "")
 }
 
+// wireError is e in the batch wire shape.
+func wireError(e *errorInfo) *ablybatch.ErrorInfo {
+	return &ablybatch.ErrorInfo{Code: e.Code, StatusCode: e.StatusCode, Message: e.Message, Href: e.Href}
+}
+
+// replyLegacyBatch answers POST /messages in the version 2 shape: for one
+// spec an array of per-channel results ({channel, messageId} or {channel,
+// error}), for an array of specs an array of those; 201 when everything
+// succeeded, else 400 with error 40020 and the results in batchResponse.
+func (q *restReq) replyLegacyBatch(results []ablybatch.Result, isArray bool) {
+	failed := false
+	perSpec := make([][]ablybatch.ChannelResult, len(results))
+	for i, r := range results {
+		perSpec[i] = make([]ablybatch.ChannelResult, len(r.Results))
+		for j, x := range r.Results {
+			x.Serials = nil // version 2 has no serials
+			perSpec[i][j] = x
+		}
+		failed = failed || r.FailureCount > 0
+	}
+	var body any = perSpec
+	if !isArray {
+		body = perSpec[0]
+	}
+	if failed {
+		e := newErr(ablybatch.CodeBatchError, 400, "batched response includes errors: see batchResponse for each channel")
+		q.w.Header().Set("X-Ably-Errorcode", strconv.Itoa(e.Code))
+		q.w.Header().Set("X-Ably-Errormessage", e.Message)
+		q.reply(http.StatusBadRequest, ablybatch.LegacyErrorBody{Error: wireError(e), BatchResponse: body}, "")
+		return
+	}
+	q.reply(http.StatusCreated, body, "")
+}
+
 // decodeBatch decodes one BatchPublishSpec or an array of them; each spec's
 // channels may be a string or array, its messages an object or array.
-func decodeBatch(f format, b []byte) ([]batchSpec, error) {
+func decodeBatch(f format, b []byte) ([]batchSpec, bool, error) {
 	type rawSpec struct {
 		Channels any `json:"channels" msgpack:"channels"`
 		Messages any `json:"messages" msgpack:"messages"`
@@ -160,7 +189,7 @@ func decodeBatch(f format, b []byte) ([]batchSpec, error) {
 		raws = []rawSpec{one}
 	}
 	if err != nil {
-		return nil, err
+		return nil, isArray, err
 	}
 	specs := make([]batchSpec, len(raws))
 	for i, r := range raws {
@@ -171,12 +200,12 @@ func decodeBatch(f format, b []byte) ([]batchSpec, error) {
 			for _, x := range c {
 				s, ok := x.(string)
 				if !ok {
-					return nil, errBatch("channel names must be strings")
+					return nil, isArray, errBatch("channel names must be strings")
 				}
 				specs[i].Channels = append(specs[i].Channels, s)
 			}
 		default:
-			return nil, errBatch("\"channels\" must be a string or an array of strings")
+			return nil, isArray, errBatch("\"channels\" must be a string or an array of strings")
 		}
 		// re-encode the messages and decode them with the message decoder so
 		// data keeps its wire type (str vs bin)
@@ -187,13 +216,13 @@ func decodeBatch(f format, b []byte) ([]batchSpec, error) {
 			mb, err = msgpack.Marshal(r.Messages)
 		}
 		if err != nil {
-			return nil, err
+			return nil, isArray, err
 		}
 		if specs[i].Messages, err = decodeMessages(f, mb); err != nil {
-			return nil, err
+			return nil, isArray, err
 		}
 	}
-	return specs, nil
+	return specs, isArray, nil
 }
 
 // errBatch is a batch body shape error.

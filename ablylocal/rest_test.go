@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/ably/ably-go/ably"
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/livesync-dev/livesync-dev/ablybatch"
 )
 
 // httpDo performs a REST request with the server's key (Basic) and
@@ -200,5 +203,111 @@ func TestRESTCORSAndEnvelope(t *testing.T) {
 	hdrs, _ := env["headers"].(map[string]any)
 	if code != 200 || num(env["statusCode"]) != 200 || len(env["response"].([]any)) != 2 || !strings.Contains(fmt.Sprint(hdrs["link"]), `rel="next"`) {
 		t.Fatalf("envelope → %d %v", code, body)
+	}
+}
+
+// TestBatchPublishLegacyVersion (issue 14, item 9): ably-go v1.3.0 sends
+// X-Ably-Version: 2, whose batch publish answers one spec with the
+// per-channel array ({channel, messageId}), not version 3's BatchResult;
+// a partial failure is 400 40020 with the results in batchResponse.
+func TestBatchPublishLegacyVersion(t *testing.T) {
+	s := startServer(t, Options{})
+	formats(t, func(t *testing.T, binary bool) {
+		rest := newREST(t, clientOpts(s, binary)...)
+		a, b := uniq(t, "legacy-a"), uniq(t, "legacy-b")
+		spec := map[string]any{"channels": []string{a, b}, "messages": []map[string]any{{"name": "x", "data": "1"}}}
+		res, err := rest.Request("POST", "/messages", ably.RequestWithBody(spec)).Pages(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var items []map[string]any
+		if !res.Next(ctxT(t)) {
+			t.Fatalf("no page: %v", res.Err())
+		}
+		if err := res.Items(&items); err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode() != 201 || len(items) != 2 || items[0]["channel"] != a || items[1]["channel"] != b || items[0]["messageId"] == nil || items[0]["successCount"] != nil {
+			t.Fatalf("version 2 batch → %d %v, want [{channel, messageId} ×2]", res.StatusCode(), items)
+		}
+		spec["channels"] = []string{a, ":bad"}
+		res, err = rest.Request("POST", "/messages", ably.RequestWithBody(spec)).Pages(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode() != 400 || res.ErrorCode() != 40020 {
+			t.Fatalf("partial failure → %d %d, want 400 40020", res.StatusCode(), res.ErrorCode())
+		}
+		code, _, body := httpDoHeader(t, s, "POST", "/messages", `[{"channels":"`+a+`","messages":{"name":"y"}}]`, "2")
+		if arr, _ := body.([]any); code != 201 || len(arr) != 1 || len(arr[0].([]any)) != 1 {
+			t.Fatalf("version 2, array of specs → %d %v, want [[{channel, messageId}]]", code, body)
+		}
+		code, _, body = httpDoHeader(t, s, "POST", "/messages", `{"channels":["`+a+`",":bad"],"messages":{"name":"y"}}`, "2")
+		var legacy ablybatch.LegacyErrorBody
+		legacy.BatchResponse = &[]ablybatch.ChannelResult{}
+		recode(t, body, &legacy)
+		per := *legacy.BatchResponse.(*[]ablybatch.ChannelResult)
+		if code != 400 || legacy.Error.Code != ablybatch.CodeBatchError || len(per) != 2 || per[0].MessageID == "" || per[1].Error == nil || per[1].Error.Code != 40010 {
+			t.Fatalf("version 2 partial failure → %d %v, want 400 40020 with batchResponse [{channel, messageId}, {channel, error 40010}]", code, body)
+		}
+		// Version 3 (and no header): 201 with failures inside the Result.
+		for _, v := range []string{ablybatch.Version, ""} {
+			code, _, body = httpDoHeader(t, s, "POST", "/messages", `[{"channels":["`+a+`",":bad"],"messages":{"name":"y"}}]`, v)
+			var res []ablybatch.Result
+			recode(t, body, &res)
+			if code != 201 || len(res) != 1 || res[0].SuccessCount != 1 || res[0].FailureCount != 1 || len(res[0].Results[0].Serials) != 1 || res[0].Results[1].Error.Code != 40010 {
+				t.Fatalf("version %q partial failure → %d %v, want 201 with one Result", v, code, body)
+			}
+		}
+	})
+}
+
+// recode converts a decoded JSON body into the typed value out.
+func recode(t testing.TB, body any, out any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("decoding %s: %v", b, err)
+	}
+}
+
+// httpDoHeader is httpDo (JSON) with an X-Ably-Version header (none when
+// version is empty).
+func httpDoHeader(t testing.TB, s *Server, method, path, body, version string) (int, http.Header, any) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctxT(t), method, "http://"+s.Addr()+path, strings.NewReader(body))
+	req.SetBasicAuth(s.Keys()[0].Name, s.Keys()[0].Secret)
+	req.Header.Set("Content-Type", "application/json")
+	if version != "" {
+		req.Header.Set("X-Ably-Version", version)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var v any
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp.StatusCode, resp.Header, v
+}
+
+// TestCometAnsweredWithClearError: the comet transport's requests (connect,
+// send, recv) get a 400 whose message says only WebSocket is served, not
+// a 404.
+func TestCometAnsweredWithClearError(t *testing.T) {
+	s := startServer(t, Options{})
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/comet/connect?format=json&v=6&key=" + url.QueryEscape(s.Keys()[0].String())},
+		{"POST", "/comet/abc!def/send"},
+		{"GET", "/comet/abc!def/recv"},
+	} {
+		code, hdr, body := httpDo(t, s, c.method, c.path, "", "application/json")
+		e, _ := body.(map[string]any)["error"].(map[string]any)
+		msg, _ := e["message"].(string)
+		if code != 400 || num(e["code"]) != 40000 || !strings.Contains(msg, "WebSocket only") || hdr.Get("X-Ably-Errorcode") != "40000" {
+			t.Fatalf("%s %s → %d %v", c.method, c.path, code, body)
+		}
 	}
 }

@@ -132,6 +132,8 @@ type Server struct {
 	closeDone chan struct{}
 	faults    faultSet // injected faults (faults.go)
 
+	accepted acceptLog // accepted messages for DebugMessagesPath
+
 	onConnClosed func(c *conn, reason *errorInfo) // test hook, guarded by mu
 	onHeartbeat  func(c *conn)                    // test hook, set before connections
 	onRetained   func(c *conn)                    // test hook, guarded by mu
@@ -255,7 +257,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveRealtime(w, r)
 		return
 	}
-	if strings.HasPrefix(r.URL.Path, LocalPrefix) {
+	if r.URL.Path == FaultsPath || strings.HasPrefix(r.URL.Path, FaultsPath+"/") {
 		s.serveLocal(w, r)
 		return
 	}

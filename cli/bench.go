@@ -11,11 +11,13 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/livesync-dev/livesync-dev/config"
+	"github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/internal/bench"
 )
 
@@ -180,6 +182,65 @@ func (p *benchProgress) finish() {
 	}
 }
 
+// rowStageTitles head the per-stage columns, in journey order.
+var rowStageTitles = map[connector.Stage]string{
+	connector.StageCommitNotify: "commit→notify", connector.StageNotifyClaim: "notify→claim",
+	connector.StageClaimPublish: "claim→publish", connector.StagePublishAck: "publish→ACK",
+	connector.StageAckComplete: "ACK→complete",
+}
+
+// printRowStages prints the row journey's stages per phase: p50 / p99 in
+// ms (livesync_row_stage_seconds), "-" for a stage no row measured.
+func printRowStages(w io.Writer, all []bench.Stage) {
+	by := map[string]map[string]bench.Stage{}
+	var phases []string
+	for _, s := range all {
+		if s.RowStage == "" {
+			continue
+		}
+		if by[s.Phase] == nil {
+			by[s.Phase] = map[string]bench.Stage{}
+			phases = append(phases, s.Phase)
+		}
+		by[s.Phase][s.RowStage] = s
+	}
+	if len(phases) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "row stages p50 / p99 ms")
+	for _, st := range connector.Stages {
+		fmt.Fprint(w, "  "+padLeft(rowStageTitles[st], 15))
+	}
+	fmt.Fprintln(w)
+	for _, ph := range phases {
+		fmt.Fprintf(w, "  %-21s", ph)
+		for _, st := range connector.Stages {
+			cell := "-"
+			if s, ok := by[ph][string(st)]; ok {
+				cell = fmt.Sprintf("%s / %s", fmtStageMs(s.P50), fmtStageMs(s.P99))
+			}
+			fmt.Fprint(w, "  "+padLeft(cell, 15))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// padLeft right-aligns s in n columns (one rune a column).
+func padLeft(s string, n int) string {
+	return strings.Repeat(" ", max(n-utf8.RuneCountInString(s), 0)) + s
+}
+
+// fmtStageMs keeps three significant figures or so.
+func fmtStageMs(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
 // printBench prints the short human table.
 func printBench(w io.Writer, r *bench.Result) {
 	c := r.Config
@@ -196,8 +257,11 @@ func printBench(w io.Writer, r *bench.Result) {
 	fmt.Fprintf(w, "cpu        during the drain (%.2fs): connector %.2fs, endpoint %.2fs, postgres %.2fs\n",
 		r.CPU.WallSeconds, r.CPU.ConnectorSeconds, r.CPU.EndpointSeconds, r.CPU.PostgresSeconds)
 	for _, s := range r.Stages {
-		fmt.Fprintf(w, "stage      %-8s %-34s n=%-7d mean %.2f p50 %.2f p90 %.2f p99 %.2f %s\n", s.Phase, s.Name, s.Count, s.Mean, s.P50, s.P90, s.P99, s.Unit)
+		if s.RowStage == "" {
+			fmt.Fprintf(w, "histogram  %-8s %-34s n=%-7d mean %.2f p50 %.2f p90 %.2f p99 %.2f %s\n", s.Phase, s.Name, s.Count, s.Mean, s.P50, s.P90, s.P99, s.Unit)
+		}
 	}
+	printRowStages(w, r.Stages)
 	if r.Profile != nil {
 		fmt.Fprintf(w, "profiles   %s (go tool pprof -top FILE)\n", r.Profile.Dir)
 	}

@@ -3,11 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
-	"regexp"
 
 	"github.com/spf13/cobra"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
 
+	"github.com/livesync-dev/livesync-dev/connector/mongo"
 	"github.com/livesync-dev/livesync-dev/doctor"
 )
 
@@ -51,7 +51,5 @@ func runDoctorMongo(cmd *cobra.Command, o *doctorOptions) error {
 	return nil
 }
 
-var mongoPassword = regexp.MustCompile(`^(mongodb(?:\+srv)?://[^:/@]*:)[^@]*@`)
-
 // redactMongo hides a URL's password.
-func redactMongo(url string) string { return mongoPassword.ReplaceAllString(url, "${1}xxxxx@") }
+func redactMongo(url string) string { return mongo.RedactURL(url) }

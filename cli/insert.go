@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -26,8 +27,9 @@ func newInsertCommand() *cobra.Command {
 		Short: "Write test events into the outbox, as an application would",
 		Long: "Insert --count rows (default 1) into the outbox in one transaction and one INSERT (one NOTIFY).\n" +
 			"--data and --headers are validated as JSON before anything is written; --data @file reads a file.\n" +
-			"Each row gets a new UUID mutation id unless --mutation-id is given. --rejected writes a rejection\n" +
-			"of the client's optimistic mutation (application data, published like any row).",
+			"Each row gets a new UUID mutation id unless --mutation-id is given; the ids used are printed, so\n" +
+			"`outbox trace --mutation ID` can follow the row after it left the table. --rejected writes a\n" +
+			"rejection of the client's optimistic mutation (application data, published like any row).",
 		Example: "  livesync-dev insert --channel orders --name created --data '{\"id\":1}'\n" +
 			"  livesync-dev insert --channel orders --name created --data @event.json --count 100 --json",
 		Args: cobra.NoArgs,
@@ -58,15 +60,11 @@ func newInsertCommand() *cobra.Command {
 				return &ExitError{Code: 1, Err: monitor.ErrReadOnly}
 			}
 			return withMonitor(cmd, f, 2*time.Minute, func(ctx context.Context, m *monitor.Monitor) error {
-				ids, err := m.OutboxInsert(ctx, p)
+				rows, err := m.OutboxInsertRows(ctx, p)
 				if err != nil {
 					return monitorError(err)
 				}
-				if f.jsonOut {
-					return writeJSON(cmd.OutOrStdout(), map[string][]int64{"sequenceIds": ids})
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "inserted %d row(s) on %s: %s\n", len(ids), p.Channel, idRange(ids))
-				return nil
+				return printInserted(cmd.OutOrStdout(), f.jsonOut, p, rows)
 			})
 		},
 	}
@@ -81,8 +79,45 @@ func newInsertCommand() *cobra.Command {
 	fl.IntVar(&p.Count, "count", 1, "how many rows, in one transaction")
 	fl.BoolVar(&mongo, "mongo", false, "write to the watched MongoDB collection instead (insert, or --update/--delete ID)")
 	mf.register(cmd)
-	fl.BoolVar(&f.jsonOut, "json", false, `print {"sequenceIds":[...]}`)
+	fl.BoolVar(&f.jsonOut, "json", false, `print {"sequenceIds":[...],"mutationIds":[...]} (the same order)`)
 	return cmd
+}
+
+// insertedDoc is insert's --json output: sequenceIds[i] was written with
+// mutationIds[i].
+type insertedDoc struct {
+	SequenceIDs []int64  `json:"sequenceIds"`
+	MutationIDs []string `json:"mutationIds"`
+}
+
+// printInserted reports the rows written: their ids and the mutation ids
+// used (one line each for up to 10 rows with their own UUIDs), and how to
+// trace one.
+func printInserted(w io.Writer, jsonOut bool, p monitor.OutboxInsertParams, rows []monitor.InsertedRow) error {
+	doc := insertedDoc{SequenceIDs: make([]int64, len(rows)), MutationIDs: make([]string, len(rows))}
+	for i, r := range rows {
+		doc.SequenceIDs[i], doc.MutationIDs[i] = r.SequenceID, r.MutationID
+	}
+	if jsonOut {
+		return writeJSON(w, doc)
+	}
+	fmt.Fprintf(w, "inserted %d row(s) on %s: %s\n", len(rows), p.Channel, idRange(doc.SequenceIDs))
+	if len(rows) == 0 {
+		return nil
+	}
+	switch {
+	case p.MutationID != "" || len(rows) == 1:
+		fmt.Fprintf(w, "mutation id %s\n", rows[0].MutationID)
+	case len(rows) <= 10:
+		for _, r := range rows {
+			fmt.Fprintf(w, "  row %d: mutation id %s\n", r.SequenceID, r.MutationID)
+		}
+	default:
+		fmt.Fprintf(w, "mutation ids: a new UUID per row, %s (row %d) … %s (row %d); --json lists them all\n",
+			rows[0].MutationID, rows[0].SequenceID, rows[len(rows)-1].MutationID, rows[len(rows)-1].SequenceID)
+	}
+	fmt.Fprintf(w, "trace it: livesync-dev outbox trace --mutation %s\n", rows[len(rows)-1].MutationID)
+	return nil
 }
 
 // readData returns the --data value, reading @file.

@@ -63,12 +63,14 @@ func runInsertMongo(cmd *cobra.Command, m mongoInsertFlags, f monitorFlags, data
 	if f.readonly {
 		return &ExitError{Code: 1, Err: monitor.ErrReadOnly}
 	}
-	stk, err := loadStack(cmd, map[string]string{})
+	overrides := map[string]string{}
+	changed(cmd, overrides, "mongo-url", "mongo.url")
+	stk, err := loadStack(cmd, overrides)
 	if err != nil {
 		return err
 	}
 	cfg := stk.Config
-	url, err := mongoURL(m.url, cfg)
+	url, err := stk.MongoURL()
 	if err != nil {
 		return &ExitError{Code: 1, Err: err}
 	}

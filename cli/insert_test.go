@@ -32,9 +32,21 @@ func TestInsertWritesRowsInOneTransaction(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var doc struct{ SequenceIDs []int64 }
+	var doc struct {
+		SequenceIDs []int64
+		MutationIDs []string
+	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.SequenceIDs) != 3 || doc.SequenceIDs[0] != 1 || doc.SequenceIDs[2] != 3 {
 		t.Fatalf("stdout %q (%v)", out, err)
+	}
+	if len(doc.MutationIDs) != 3 {
+		t.Fatalf("mutationIds %v, want 3", doc.MutationIDs)
+	}
+	for i, id := range doc.SequenceIDs {
+		var mut string
+		if err := db.Admin(t).QueryRow(context.Background(), "SELECT mutation_id FROM outbox WHERE sequence_id = $1", id).Scan(&mut); err != nil || mut != doc.MutationIDs[i] {
+			t.Errorf("row %d has mutation id %q, insert printed %q (%v)", id, mut, doc.MutationIDs[i], err)
+		}
 	}
 	var data, headers string
 	var rejected bool
@@ -54,6 +66,39 @@ func TestInsertWritesRowsInOneTransaction(t *testing.T) {
 	_ = db.Admin(t).QueryRow(context.Background(), "SELECT count(*) FROM outbox WHERE mutation_id = 'same' AND data IS NULL").Scan(&same)
 	if same != 2 {
 		t.Fatalf("rows with the given mutation id and NULL data: %d", same)
+	}
+}
+
+// TestInsertPrintsTheMutationIDToTrace: insert prints the mutation id it
+// generated and the trace command to run; running that command finds the
+// row.
+func TestInsertPrintsTheMutationIDToTrace(t *testing.T) {
+	db := pgtest.NewDB(t)
+	out, stderr, code := runCLI(t, "insert", "--channel", "trace:1", "--name", "t", "--data", `{"a":1}`, "--pg-url", db.URL)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var mut string
+	if err := db.Admin(t).QueryRow(context.Background(), "SELECT mutation_id FROM outbox").Scan(&mut); err != nil {
+		t.Fatal(err)
+	}
+	const advice = "trace it: livesync-dev "
+	i := strings.Index(out, advice)
+	if !strings.Contains(out, "inserted 1 row(s) on trace:1: 1\nmutation id "+mut+"\n") || i < 0 {
+		t.Fatalf("output %q lacks the row, its mutation id %s and the trace command", out, mut)
+	}
+	args := strings.Fields(strings.TrimSpace(out[i+len(advice):]))
+	if len(args) != 4 || args[3] != mut {
+		t.Fatalf("advised command %v does not trace mutation %s", args, mut)
+	}
+	trace, stderr, code := runCLI(t, append(args, "--pg-url", db.URL)...)
+	if code != 0 || !strings.Contains(trace, "row 1 on trace:1 (name t, mutation "+mut+"): in the outbox, waiting") {
+		t.Fatalf("the advised trace (exit %d): %s%s", code, trace, stderr)
+	}
+
+	out, _, code = runCLI(t, "insert", "--channel", "c", "--name", "n", "--count", "2", "--pg-url", db.URL)
+	if code != 0 || strings.Count(out, ": mutation id ") != 2 || !strings.Contains(out, "  row 2: mutation id ") || !strings.Contains(out, "  row 3: mutation id ") {
+		t.Fatalf("two rows with their own mutation ids: %q", out)
 	}
 }
 

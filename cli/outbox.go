@@ -21,13 +21,14 @@ func init() { commands = append(commands, newOutboxCommand) }
 func newOutboxCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "outbox",
-		Short: "List, retry or delete outbox rows",
+		Short: "List, retry, delete or trace outbox rows",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageError("outbox needs a subcommand: list, retry, delete or hold")
+			return usageError("outbox needs a subcommand: list, retry, delete, trace or hold")
 		},
 	}
-	cmd.AddCommand(newOutboxListCommand(), newOutboxActionCommand("retry"), newOutboxActionCommand("delete"), newOutboxHoldCommand())
+	cmd.AddCommand(newOutboxListCommand(), newOutboxActionCommand("retry"), newOutboxActionCommand("delete"), newOutboxTraceCommand(),
+		newOutboxHoldCommand())
 	return cmd
 }
 

@@ -157,6 +157,7 @@ func printStatus(w io.Writer, s *monitor.Snapshot) {
 			fmt.Fprintf(w, "      SQL: %s\n", st.FixSQL)
 		}
 	}
+	printStuckConnectors(w, s.StuckConnectors)
 	for _, wn := range s.Warnings {
 		where := ""
 		if wn.SequenceID != nil {

@@ -3,98 +3,63 @@ package cli
 import (
 	"context"
 	"fmt"
-	"github.com/livesync-dev/livesync-dev/internal/stack"
 	"io"
 	"log/slog"
 	"time"
 
-	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
-
-	"github.com/livesync-dev/livesync-dev/config"
 	"github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/connector/mongo"
-	"github.com/livesync-dev/livesync-dev/sandbox"
+	"github.com/livesync-dev/livesync-dev/internal/stack"
 )
 
 // mongoRunner is the Mongo connector `up` runs beside the Postgres nodes.
-type mongoRunner struct {
-	client *mongodrv.Client
-	conn   *mongo.Connector
-	drv    *mongo.Driver
-}
+type mongoRunner struct{ m *stack.Mongo }
 
-// mongoOptions maps livesync.yaml's mongo section (and the connector's
-// retry and permanent codes) onto the Mongo connector's options; the
-// caller sets the source, token store, endpoint and event bus.
-func mongoOptions(cfg *config.Config) mongo.Options {
-	m := cfg.Mongo
-	return mongo.Options{
-		Database: m.Database, Collection: m.Collection, Pipeline: m.Pipeline,
-		FullDocument: m.FullDocument, FullDocumentBeforeChange: m.FullDocumentBeforeChange,
-		DataEncoding: m.DataEncoding, CheckpointInterval: m.CheckpointInterval,
-		RetryMin: cfg.Connector.Retry.Min, RetryMax: cfg.Connector.Retry.Max,
-		PermanentCodes: append([]int(nil), cfg.Connector.PermanentCodes...),
-	}
-}
-
-// startMongoBeside starts the Mongo connector when the sandbox has MongoDB
-// (mongo.url counts too). MongoDB is optional: failing to start it is a
-// warning on progress, never an error of `up`.
-func startMongoBeside(ctx context.Context, st *sandbox.State, cfg *config.Config, bus *connector.Bus, logger *slog.Logger, progress io.Writer) *mongoRunner {
-	url := cfg.Mongo.URL
-	if url == "" && st.Mongo.Available {
-		url = st.Mongo.URL
-	}
-	if url == "" || st.Ably == nil {
-		if st.Mongo.Reason != "" {
-			fmt.Fprintf(progress, "mongo connector: not started: %s\n", st.Mongo.Reason)
+// startMongoBeside starts the Mongo connector through the stack when the
+// sandbox has MongoDB (mongo.url counts too). MongoDB is optional: failing
+// to start it is a line on progress, never an error of `up`.
+func startMongoBeside(ctx context.Context, stk *stack.Stack, ep stack.Endpoint, bus *connector.Bus, logger *slog.Logger, progress io.Writer) *mongoRunner {
+	if _, err := stk.MongoURL(); err != nil {
+		if stk.Sandbox != nil && stk.Sandbox.Mongo.Reason != "" {
+			fmt.Fprintf(progress, "mongo connector: not started: %s\n", stk.Sandbox.Mongo.Reason)
 		}
 		return nil
 	}
-	client, err := mongo.Dial(ctx, url, 10*time.Second)
+	m, err := stk.StartMongo(ctx, stack.MongoParams{Endpoint: ep, Events: bus, Logger: logger})
 	if err != nil {
 		fmt.Fprintf(progress, "mongo connector: not started: %v\n", err)
 		return nil
 	}
-	drv := mongo.NewDriver(client, cfg.Mongo.Database, cfg.Mongo.Collection)
-	o := mongoOptions(cfg)
-	o.Source, o.Tokens, o.Events, o.Logger = drv, drv, bus, logger
-	o.Ably, o.RealAbly = stack.ClientOptions(st.Ably, cfg.Ably.Key), !st.Ably.Local
-	c, err := mongo.Start(ctx, o)
-	if err != nil {
-		_ = client.Disconnect(context.WithoutCancel(ctx))
-		fmt.Fprintf(progress, "mongo connector: not started: %v\n", err)
-		return nil
-	}
-	fmt.Fprintf(progress, "mongo connector: watching %s.%s\n", cfg.Mongo.Database, cfg.Mongo.Collection)
-	return &mongoRunner{client: client, conn: c, drv: drv}
+	cfg := stk.Config.Mongo
+	fmt.Fprintf(progress, "mongo connector: watching %s.%s\n", cfg.Database, cfg.Collection)
+	return &mongoRunner{m: m}
 }
 
-// connector is the running connector, nil when none.
-func (m *mongoRunner) connector() *mongo.Connector {
-	if m == nil {
-		return nil
+// state is the connector's connector.NodeState, for the monitor in
+// process (false when none runs).
+func (r *mongoRunner) state() (connector.NodeState, bool) {
+	if r == nil {
+		return connector.NodeState{}, false
 	}
-	return m.conn
+	return r.m.Connector.State(), true
 }
 
 // docs writes test documents (the dashboard's insert form); nil when none.
-func (m *mongoRunner) docs() *mongo.Driver {
-	if m == nil {
+func (r *mongoRunner) docs() *mongo.Driver {
+	if r == nil {
 		return nil
 	}
-	return m.drv
+	return r.m.Driver
 }
 
 // stop stores the resume token and disconnects.
-func (m *mongoRunner) stop(out io.Writer) {
-	if m == nil {
+func (r *mongoRunner) stop(out io.Writer) {
+	if r == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := m.conn.Stop(ctx); err != nil {
+	if err := r.m.Stop(ctx); err != nil {
 		fmt.Fprintf(out, "stopping the mongo connector: %v\n", err)
 	}
-	_ = m.client.Disconnect(ctx)
 }

@@ -74,7 +74,7 @@ func statusLine(ctx context.Context, mon *monitor.Monitor) string {
 	o := snap.Outbox
 	return fmt.Sprintf("pending %s (rejected %s, locked %s), oldest %s, stuck %d, nodes %d/%d alive, warnings %d",
 		countText(o.Pending, o.Estimated, o.PendingAtLeast), countText(o.RejectedPending, o.Estimated, o.RejectedPendingAtLeast),
-		countText(o.Locked, o.Estimated, o.LockedAtLeast), age, len(snap.Stuck), alive, len(snap.Nodes), len(snap.Warnings))
+		countText(o.Locked, o.Estimated, o.LockedAtLeast), age, len(snap.Stuck), alive, len(snap.Nodes), len(snap.Warnings)) + statusLineMongo(snap)
 }
 
 // runDashboard shows the tview dashboard; the stack starts behind a progress
@@ -106,14 +106,19 @@ func runDashboard(ctx context.Context, cmd *cobra.Command, stk *stack.Stack, ove
 			}
 			stackPtr.Store(s)
 			var endpoint *monitor.Endpoint
+			var records monitor.EndpointRecords
 			if a := s.st.Ably; a != nil {
+				if a.Local {
+					records = localEndpointRecords(a.Host, a.Port, a.TLS, a.Key)
+				}
 				key := a.Key
 				if !a.Local {
 					key = cfg.Ably.Key
 				}
 				endpoint = &monitor.Endpoint{Host: a.Host, Port: a.Port, TLS: a.TLS, Key: key}
 			}
-			return source.New(ctx, source.Options{Monitor: s.mon, Tail: s.tail, Buses: busesOf(s), Endpoint: endpoint, Mongo: s.mongo.connector(), MongoDocs: s.mongo.docs()}), nil
+			return source.New(ctx, source.Options{Monitor: s.mon, Tail: s.tail, Buses: busesOf(s), Endpoint: endpoint,
+				EndpointRecords: records, MongoDocs: s.mongo.docs()}), nil
 		},
 	})
 	file := configFileFlag(cmd)

@@ -90,7 +90,7 @@ func startStack(ctx context.Context, stk *stack.Stack, f upFlags, progress, logw
 			return s, err
 		}
 		if !s.external {
-			s.mongo = startMongoBeside(ctx, s.st, cfg, s.bus, s.logger, progress)
+			s.mongo = startMongoBeside(ctx, stk, s.endpoint, s.bus, s.logger, progress)
 		}
 	}
 	var own []string
@@ -99,7 +99,9 @@ func startStack(ctx context.Context, stk *stack.Stack, f upFlags, progress, logw
 		for _, n := range s.group.Nodes {
 			own = append(own, n.ID())
 		}
-		inProcess = monitor.NodeStatesFunc(s.nodeStates)
+	}
+	if s.group != nil || s.mongo != nil {
+		inProcess = monitor.InProcessNodes{States: s.nodeStates, Journeys: s.nodeJournals}
 	}
 	s.mon = monitor.New(s.pool, stk.MonitorOptions(s.readonly, inProcess, own...))
 	if s.st.Ably != nil {
@@ -117,12 +119,14 @@ func (s *upStack) nodeStates(context.Context) ([]connector.NodeState, error) {
 	s.mu.Lock()
 	g := s.group
 	s.mu.Unlock()
-	if g == nil {
-		return nil, nil
+	var out []connector.NodeState
+	if g != nil {
+		for _, n := range g.Nodes {
+			out = append(out, n.State())
+		}
 	}
-	out := make([]connector.NodeState, 0, len(g.Nodes))
-	for _, n := range g.Nodes {
-		out = append(out, n.State())
+	if st, ok := s.mongo.state(); ok {
+		out = append(out, st)
 	}
 	return out, nil
 }

@@ -119,6 +119,8 @@ type Connector struct {
 	HealthAddr string `yaml:"healthAddr" doc:"host:port of /health and /metrics; a free port is used when it is taken."`
 	// Nodes is how many connector nodes run in this process.
 	Nodes int `yaml:"nodes" min:"1" max:"64" doc:"Connector nodes run by this process."`
+	// JournalSize is how many rows each node's journal keeps (0 = off).
+	JournalSize int `yaml:"journalSize" min:"0" max:"10000000" doc:"Rows each connector node keeps in its row journal for outbox trace (about 256 bytes each); 0 turns the journal off."`
 }
 
 // Retry bounds an exponential backoff.
@@ -168,6 +170,9 @@ type AblyLocal struct {
 	Limits string `yaml:"limits" enum:"|ably" doc:"Empty = no limits; ably = enforce Ably's message size and rate limits."`
 	// MaxIdleInterval is the heartbeat interval promised to realtime clients.
 	MaxIdleInterval time.Duration `yaml:"maxIdleInterval" doc:"Heartbeat interval promised to realtime clients."`
+	// ConnectionStateTTL is how long a dropped realtime connection can be
+	// resumed or recovered.
+	ConnectionStateTTL time.Duration `yaml:"connectionStateTTL" doc:"How long a realtime client whose transport dropped can resume or recover its connection and get the messages it missed; advertised as connectionStateTtl (Ably: 2m)."`
 	// Faults are fault rules the endpoint applies from its start.
 	Faults []fault.Rule `yaml:"faults" doc:"Fault rules in force from the endpoint's start (sandbox up, up, ably serve; sandbox up also adds missing ones to a running endpoint), as 'livesync-dev fault add' makes them: a list of {channel, and one of code, delayAck, drop (+ every), refuseConnections (+ for), rate; optional for}, e.g. [{channel: 'demo:*', code: 40160}]."`
 }
@@ -226,6 +231,7 @@ func Default() Config {
 			PublishMode:              "realtime",
 			HealthAddr:               "127.0.0.1:2259",
 			Nodes:                    1,
+			JournalSize:              100000,
 		},
 		Sandbox: Sandbox{
 			Backend:            "auto",
@@ -236,12 +242,13 @@ func Default() Config {
 		},
 		Ably: Ably{
 			Local: AblyLocal{
-				Addr:            "127.0.0.1:0",
-				DedupeWindow:    2 * time.Minute,
-				HistoryLimit:    10000,
-				HistoryTTL:      24 * time.Hour,
-				MaxIdleInterval: 15 * time.Second,
-				Faults:          []fault.Rule{},
+				Addr:               "127.0.0.1:0",
+				DedupeWindow:       2 * time.Minute,
+				HistoryLimit:       10000,
+				HistoryTTL:         24 * time.Hour,
+				MaxIdleInterval:    15 * time.Second,
+				ConnectionStateTTL: 2 * time.Minute,
+				Faults:             []fault.Rule{},
 			},
 		},
 		Dashboard: Dashboard{

@@ -53,6 +53,7 @@ func TestEnvNames(t *testing.T) {
 		"postgres.sslRootCert":           "LIVESYNC_POSTGRES_SSL_ROOT_CERT",
 		"sandbox.postgresPort":           "LIVESYNC_SANDBOX_POSTGRES_PORT",
 		"ably.local.maxIdleInterval":     "LIVESYNC_ABLY_LOCAL_MAX_IDLE_INTERVAL",
+		"ably.local.connectionStateTTL":  "LIVESYNC_ABLY_LOCAL_CONNECTION_STATE_TTL",
 		"dashboard.keys":                 "LIVESYNC_DASHBOARD_KEYS",
 		"postgres.outboxTableSchema":     "LIVESYNC_POSTGRES_OUTBOX_TABLE_SCHEMA",
 		"connector.heartbeatTimeout":     "LIVESYNC_CONNECTOR_HEARTBEAT_TIMEOUT",

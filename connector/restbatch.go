@@ -1,14 +1,22 @@
 package connector
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ably/ably-go/ably"
+
+	"github.com/livesync-dev/livesync-dev/ablybatch"
 )
 
 // Batch publish limits (POST /messages): at most 100 channels per request;
@@ -19,27 +27,6 @@ const (
 	maxInFlight   = 4
 )
 
-// batchSpec is one BatchPublishSpec: one channel, one message.
-type batchSpec struct {
-	Channels []string        `json:"channels" codec:"channels"`
-	Messages []*ably.Message `json:"messages" codec:"messages"`
-}
-
-// batchResult is one BatchResult of the response.
-type batchResult struct {
-	SuccessCount int `json:"successCount" codec:"successCount"`
-	FailureCount int `json:"failureCount" codec:"failureCount"`
-	Results      []struct {
-		Channel   string `json:"channel" codec:"channel"`
-		MessageID string `json:"messageId" codec:"messageId"`
-		Error     *struct {
-			Code       int    `json:"code" codec:"code"`
-			StatusCode int    `json:"statusCode" codec:"statusCode"`
-			Message    string `json:"message" codec:"message"`
-		} `json:"error" codec:"error"`
-	} `json:"results" codec:"results"`
-}
-
 type pendingPublish struct {
 	channel string
 	msg     *ably.Message
@@ -48,6 +35,17 @@ type pendingPublish struct {
 
 // restBatcher gathers concurrent publishes (each channel has at most one
 // in flight) into POST /messages requests of up to 100 BatchSpecs.
+//
+// It writes each request and reads each answer itself (JSON, X-Ably-Version
+// 3, package ablybatch's wire shape), so every row gets its own channel's
+// result and error code: ably-go's REST.Request always sends version 2,
+// whose partial failure is a 400 whose body (the per-channel codes) ably-go
+// consumes. ably-go still addresses and authorises each request — the
+// caller's ClientOptions are opaque functions, and going through ably-go
+// keeps every auth method (key, token, authCallback), the endpoint, port
+// and TLS options, fallback hosts and token renewal exactly as in realtime
+// mode — through an http.Client whose transport (batchTransport) swaps in
+// this package's body and headers and keeps the answer.
 type restBatcher struct {
 	rest    *ably.REST
 	mu      sync.Mutex
@@ -59,8 +57,11 @@ type restBatcher struct {
 	once    sync.Once
 }
 
+// newRESTBatcher makes a batcher; opts start with ablylog's (redacted
+// logs). Its own http.Client replaces any ably.WithHTTPClient in opts.
 func newRESTBatcher(opts []ably.ClientOption) (*restBatcher, error) {
-	rest, err := ably.NewREST(opts...) // opts start with ablylog's (redacted logs)
+	hc := &http.Client{Transport: batchTransport{next: http.DefaultTransport}}
+	rest, err := ably.NewREST(append(opts, ably.WithHTTPClient(hc))...)
 	if err != nil {
 		return nil, fmt.Errorf("ably REST client: %w", err)
 	}
@@ -114,51 +115,154 @@ func (b *restBatcher) failAll(err error) {
 	}
 }
 
-// send posts one request and acknowledges each publish from its result.
+// send posts one request and acknowledges each publish from its
+// channel's result.
 func (b *restBatcher) send(batch []pendingPublish) {
-	specs := make([]batchSpec, len(batch))
+	specs := make([]ablybatch.Spec, len(batch))
 	for i, p := range batch {
-		specs[i] = batchSpec{Channels: []string{p.channel}, Messages: []*ably.Message{p.msg}}
+		specs[i] = ablybatch.Spec{Channels: []string{p.channel}, Messages: []ablybatch.Message{wireMessage(p.msg)}}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	resp, err := b.rest.Request("POST", "/messages", ably.RequestWithBody(specs)).Pages(ctx)
-	if err == nil && !resp.Success() {
-		err = &ably.ErrorInfo{Code: resp.ErrorCode(), StatusCode: resp.StatusCode()}
-		if resp.ErrorMessage() != "" {
-			err = fmt.Errorf("%s: %w", resp.ErrorMessage(), err)
-		}
-	}
-	var results []batchResult
-	if err == nil {
-		if !resp.Next(ctx) {
-			err = fmt.Errorf("batch publish: empty response: %v", resp.Err())
-		} else {
-			err = resp.Items(&results)
-		}
-		if err == nil && len(results) != len(batch) {
-			err = fmt.Errorf("batch publish returned %d results for %d specs", len(results), len(batch))
-		}
-	}
-	b.up.Store(err == nil || ErrorCode(err) != 0)
+	results, err := b.post(specs)
+	b.up.Store(err == nil || ErrorCode(err) != 0) // the endpoint answered
 	for i, p := range batch {
 		if err != nil {
 			p.onAck(err)
 			continue
 		}
-		r := results[i]
-		if r.FailureCount == 0 && r.SuccessCount == 1 {
-			p.onAck(nil)
-			continue
-		}
-		perr := errors.New("batch publish: no result for the channel")
-		for _, x := range r.Results {
-			if x.Error != nil {
-				perr = fmt.Errorf("%s: %w", x.Error.Message, &ably.ErrorInfo{Code: ably.ErrorCode(x.Error.Code), StatusCode: x.Error.StatusCode})
-			}
-		}
-		p.onAck(perr)
+		p.onAck(channelError(results[i]))
 	}
+}
+
+// batchTimeout bounds one batch request, retries on fallback hosts and
+// token renewal included.
+const batchTimeout = 15 * time.Second
+
+// post sends specs and returns one Result per spec, or the error of the
+// whole request (an *ably.ErrorInfo when the endpoint answered with one).
+func (b *restBatcher) post(specs []ablybatch.Spec) ([]ablybatch.Result, error) {
+	body, err := json.Marshal(specs)
+	if err != nil {
+		return nil, fmt.Errorf("batch publish: encoding the request: %w", err)
+	}
+	x := &batchExchange{body: body}
+	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), exchangeKey{}, x), batchTimeout)
+	defer cancel()
+	_, err = b.rest.Request("POST", ablybatch.Path).Pages(ctx)
+	if !x.answered {
+		if err == nil {
+			err = errors.New("batch publish: the request was never sent")
+		}
+		return nil, err // network failure, or ably-go could not authorise
+	}
+	return decodeBatchAnswer(x.status, x.contentType, x.answer, len(specs))
+}
+
+// decodeBatchAnswer reads a version 3 answer: 2xx with one Result per
+// spec, or a whole-request error.
+func decodeBatchAnswer(status int, contentType string, raw []byte, n int) ([]ablybatch.Result, error) {
+	isJSON := strings.HasPrefix(strings.TrimSpace(contentType), "application/json")
+	if status < 200 || status > 299 {
+		var eb ablybatch.ErrorBody
+		if isJSON && json.Unmarshal(raw, &eb) == nil && eb.Error != nil && eb.Error.Code != 0 {
+			return nil, fmt.Errorf("batch publish: %s: %w", eb.Error.Message, wireErr(eb.Error))
+		}
+		// Ably's convention for an error without a body: code = status × 100.
+		return nil, fmt.Errorf("batch publish: HTTP %d without an Ably error body: %w", status, &ably.ErrorInfo{Code: ably.ErrorCode(status * 100), StatusCode: status})
+	}
+	if !isJSON {
+		return nil, fmt.Errorf("batch publish: answer has Content-Type %q, asked for application/json", contentType)
+	}
+	var results []ablybatch.Result
+	if err := json.Unmarshal(raw, &results); err != nil {
+		return nil, fmt.Errorf("batch publish: cannot read the answer as version %s BatchResults: %w", ablybatch.Version, err)
+	}
+	if len(results) != n {
+		return nil, fmt.Errorf("batch publish returned %d results for %d specs", len(results), n)
+	}
+	return results, nil
+}
+
+// channelError is a one-channel, one-message spec's outcome: nil on
+// success, else the channel's own error (an *ably.ErrorInfo inside).
+func channelError(r ablybatch.Result) error {
+	if r.FailureCount == 0 && r.SuccessCount == 1 {
+		return nil
+	}
+	for _, x := range r.Results {
+		if x.Error != nil {
+			return fmt.Errorf("%s: %w", x.Error.Message, wireErr(x.Error))
+		}
+	}
+	return errors.New("batch publish: no result for the channel")
+}
+
+// wireErr converts a wire error into ably-go's error type, which ErrorCode
+// and the node's blocking rules read.
+func wireErr(e *ablybatch.ErrorInfo) *ably.ErrorInfo {
+	return &ably.ErrorInfo{Code: ably.ErrorCode(e.Code), StatusCode: e.StatusCode}
+}
+
+// wireMessage is m as a batch message. Binary data is base64 text with
+// "base64" appended to its encoding, as Ably's JSON protocol carries it.
+func wireMessage(m *ably.Message) ablybatch.Message {
+	w := ablybatch.Message{ID: m.ID, Name: m.Name, Data: m.Data, Encoding: m.Encoding, Extras: m.Extras}
+	if b, ok := m.Data.([]byte); ok {
+		w.Data = base64.StdEncoding.EncodeToString(b)
+		w.Encoding = strings.TrimPrefix(m.Encoding+"/base64", "/")
+	}
+	return w
+}
+
+// batchExchange is one batch request as this package writes it and the
+// answer to its last attempt.
+type batchExchange struct {
+	body []byte // JSON []ablybatch.Spec
+
+	answered    bool
+	status      int
+	contentType string
+	answer      []byte
+}
+
+// exchangeKey marks a request context carrying a *batchExchange.
+type exchangeKey struct{}
+
+// maxBatchAnswer bounds the answer read (100 results are a few KiB).
+const maxBatchAnswer = 4 << 20
+
+// batchTransport sends the batch requests ably-go has addressed and
+// authorised with the exchange's body and headers (JSON, X-Ably-Version 3)
+// and keeps the answer. Other requests (token requests) pass unchanged.
+// ably-go tries the attempts of one request one after another, so an
+// exchange is never written concurrently.
+type batchTransport struct{ next http.RoundTripper }
+
+// RoundTrip implements http.RoundTripper.
+func (t batchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	x, ok := req.Context().Value(exchangeKey{}).(*batchExchange)
+	if !ok || req.URL.Path != ablybatch.Path {
+		return t.next.RoundTrip(req)
+	}
+	r := req.Clone(req.Context())
+	r.Body = io.NopCloser(bytes.NewReader(x.body))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(x.body)), nil }
+	r.ContentLength = int64(len(x.body))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Accept", "application/json")
+	r.Header.Set(ablybatch.VersionHeader, ablybatch.Version)
+	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBatchAnswer))
+	resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("batch publish: reading the answer: %w", err)
+	}
+	x.answered, x.status, x.contentType, x.answer = true, resp.StatusCode, resp.Header.Get("Content-Type"), raw
+	resp.Body = io.NopCloser(bytes.NewReader(raw)) // ably-go reads it too
+	resp.ContentLength = int64(len(raw))
+	return resp, nil
 }
 
 func (b *restBatcher) close() { b.once.Do(func() { close(b.done) }) }

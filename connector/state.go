@@ -19,8 +19,8 @@ const StatePath = "/debug/state"
 type NodeState struct {
 	// Node is the node's id (a UUID, its row in the nodes table).
 	Node string `json:"node"`
-	// Kind is "postgres" for an outbox node (the Mongo connector reports
-	// through mongo.State until it joins this contract).
+	// Kind is KindPostgres for an outbox node, KindMongo for a MongoDB
+	// change-stream connector.
 	Kind string `json:"kind"`
 	// PID is the process running the node.
 	PID int `json:"pid"`
@@ -51,7 +51,20 @@ type NodeState struct {
 	EventsDropped int64 `json:"eventsDropped"`
 	// Channels are the channels the node holds rows of, sorted by name.
 	Channels []ChannelState `json:"channels"`
+	// Mongo is the change stream's state (Kind KindMongo only).
+	Mongo *MongoState `json:"mongo,omitempty"`
+	// Stages are the per-stage latencies of the node's most recent rows,
+	// from its journal (absent when the journal is off).
+	Stages []StageLatency `json:"stages,omitempty"`
 }
+
+// The kinds of connector node.
+const (
+	// KindPostgres is an outbox node.
+	KindPostgres = "postgres"
+	// KindMongo is a MongoDB change-stream connector.
+	KindMongo = "mongo"
+)
 
 // AblyConnState is a node's realtime connection to Ably (or the local
 // endpoint).

@@ -70,13 +70,6 @@ type NodeRegistry struct {
 	Client *http.Client
 }
 
-// registeredNode is the part of a .livesync/nodes/<id>.json file the
-// monitor reads (the connector writes postgres.NodeRegistration).
-type registeredNode struct {
-	ID         string `json:"id"`
-	HealthAddr string `json:"healthAddr"`
-}
-
 // Nodes returns the registered node ids and health addresses, by id.
 func (r NodeRegistry) Nodes() (map[string]string, error) {
 	files, err := filepath.Glob(filepath.Join(r.Dir, "*.json"))
@@ -89,7 +82,7 @@ func (r NodeRegistry) Nodes() (map[string]string, error) {
 		if err != nil {
 			continue // a node removing its file while we read
 		}
-		var n registeredNode
+		var n connector.NodeRegistration
 		if json.Unmarshal(b, &n) != nil {
 			continue
 		}
@@ -115,6 +108,19 @@ func (r NodeRegistry) NodeIDs() []string {
 // NodeStates implements ConnectorStates. Nodes that do not answer are
 // skipped; the error is non-nil only when no registered node answered.
 func (r NodeRegistry) NodeStates(ctx context.Context) ([]connector.NodeState, error) {
+	return fetchEach(ctx, r, func(client *http.Client, id, addr string) (connector.NodeState, error) {
+		st, err := FetchNodeState(ctx, client, addr)
+		if err == nil && st.Node == "" {
+			st.Node = id
+		}
+		return st, err
+	})
+}
+
+// fetchEach asks every registered node, in id order, with fetch; nodes
+// that do not answer are skipped, and the error is non-nil only when none
+// answered.
+func fetchEach[T any](ctx context.Context, r NodeRegistry, fetch func(client *http.Client, id, addr string) (T, error)) ([]T, error) {
 	nodes, err := r.Nodes()
 	if err != nil {
 		return nil, err
@@ -128,18 +134,15 @@ func (r NodeRegistry) NodeStates(ctx context.Context) ([]connector.NodeState, er
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	var out []connector.NodeState
+	var out []T
 	var lastErr error
 	for _, id := range ids {
-		st, err := FetchNodeState(ctx, client, nodes[id])
+		v, err := fetch(client, id, nodes[id])
 		if err != nil {
 			lastErr = fmt.Errorf("node %s at %s: %w", id, nodes[id], err)
 			continue
 		}
-		if st.Node == "" {
-			st.Node = id
-		}
-		out = append(out, st)
+		out = append(out, v)
 	}
 	if len(out) == 0 && lastErr != nil {
 		return nil, lastErr

@@ -128,6 +128,9 @@ func (m *Monitor) diagnose(ctx context.Context, s *Snapshot) error {
 			s.Connectors = states
 		}
 		views = channelViews(states)
+		var notes []string
+		s.StuckConnectors, notes = diagnoseConnectors(states)
+		s.Notes = append(s.Notes, notes...)
 	} else {
 		s.Notes = append(s.Notes, "publish errors cannot be known: no connector of ours reports on this database (read-only view of the tables)")
 	}

@@ -117,6 +117,29 @@ func (p OutboxInsertParams) Validate() error {
 // OutboxInsert writes Count rows in one transaction and returns their
 // sequence ids in order. Nothing is written when the params are invalid.
 func (m *Monitor) OutboxInsert(ctx context.Context, p OutboxInsertParams) ([]int64, error) {
+	rows, err := m.OutboxInsertRows(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.SequenceID
+	}
+	return ids, nil
+}
+
+// InsertedRow is a row OutboxInsertRows wrote.
+type InsertedRow struct {
+	// SequenceID is the row's id (its Ably message id).
+	SequenceID int64 `json:"sequenceId"`
+	// MutationID is the mutation id it was written with (given, or a new
+	// UUID), what `outbox trace --mutation` finds it by.
+	MutationID string `json:"mutationId"`
+}
+
+// OutboxInsertRows is OutboxInsert returning each row's mutation id too,
+// in sequence id order.
+func (m *Monitor) OutboxInsertRows(ctx context.Context, p OutboxInsertParams) ([]InsertedRow, error) {
 	if m.opts.ReadOnly {
 		return nil, ErrReadOnly
 	}
@@ -149,18 +172,22 @@ func (m *Monitor) OutboxInsert(ctx context.Context, p OutboxInsertParams) ([]int
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after Commit
 	q := fmt.Sprintf(`INSERT INTO %s (mutation_id, channel, name, rejected, data, headers)
 SELECT m, $2, $3, $4, $5::jsonb, $6::jsonb FROM unnest($1::text[]) WITH ORDINALITY AS u(m, i) ORDER BY i
-RETURNING sequence_id`, m.opts.Names.Outbox())
+RETURNING sequence_id, mutation_id`, m.opts.Names.Outbox())
 	rows, err := tx.Query(ctx, q, muts, p.Channel, p.Name, p.Rejected, data, headers)
 	if err != nil {
 		return nil, m.explainWrite("insert", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (InsertedRow, error) {
+		var ir InsertedRow
+		err := r.Scan(&ir.SequenceID, &ir.MutationID)
+		return ir, err
+	})
 	if err != nil {
 		return nil, m.explainWrite("insert", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, m.explainWrite("insert", err)
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	return ids, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].SequenceID < out[j].SequenceID })
+	return out, nil
 }

@@ -34,6 +34,10 @@ type Snapshot struct {
 	Indexes IndexState `json:"indexes"`
 	// Warnings are cheap checks on head rows and newest rows.
 	Warnings []Warning `json:"warnings"`
+	// StuckConnectors are connectors of ours that are not moving (a Mongo
+	// change stream stuck on 72008 history lost, 72006, 72007 or 72003),
+	// with a reason and an action like Stuck rows.
+	StuckConnectors []StuckConnector `json:"stuckConnectors"`
 	// Connectors are the states our connector nodes reported (empty when
 	// none of ours runs): the same connector.NodeState they serve.
 	Connectors []connector.NodeState `json:"connectors"`
@@ -148,7 +152,7 @@ type Rates struct {
 // Snapshot takes one snapshot. It fails with ErrNoOutbox (wrapped) when the
 // outbox table is missing; run the doctor for the fix.
 func (m *Monitor) Snapshot(ctx context.Context) (*Snapshot, error) {
-	s := &Snapshot{Channels: []ChannelBacklog{}, Nodes: []Node{}, Stuck: []Stuck{}, Warnings: []Warning{}, Notes: []string{}, Connectors: []connector.NodeState{}, Faults: []fault.Active{}}
+	s := &Snapshot{Channels: []ChannelBacklog{}, Nodes: []Node{}, Stuck: []Stuck{}, Warnings: []Warning{}, Notes: []string{}, Connectors: []connector.NodeState{}, StuckConnectors: []StuckConnector{}, Faults: []fault.Active{}}
 	if err := m.db.QueryRow(ctx, "SELECT "+nowSQL).Scan(&s.At); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/livesync-dev/livesync-dev/connector"
 )
 
 // BenchmarkPublishThroughput measures events/s from the stream seam through
@@ -15,7 +17,7 @@ import (
 func BenchmarkPublishThroughput(b *testing.B) {
 	e := newEnv(b)
 	c := e.start(b, e.options())
-	waitState(b, c, "stream open", func(s State) bool { return s.Stream == StreamStreaming })
+	waitState(b, c, "stream open", func(s connector.MongoState) bool { return s.Stream == connector.MongoStreaming })
 	events := make([]bson.Raw, b.N)
 	for i := range events {
 		events[i] = routed(b, i+1, fmt.Sprintf("bench-%d", i%10))
@@ -23,6 +25,6 @@ func BenchmarkPublishThroughput(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	e.log.add(events...)
-	waitState(b, c, "all published", func(s State) bool { return s.Published == int64(b.N) })
+	waitState(b, c, "all published", func(s connector.MongoState) bool { return s.Published == int64(b.N) })
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 }

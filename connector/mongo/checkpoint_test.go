@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/livesync-dev/livesync-dev/connector"
 )
 
 // TestCheckpointOnTimerNotPerEvent: tokens are stored on the timer's tick
@@ -16,12 +18,12 @@ func TestCheckpointOnTimerNotPerEvent(t *testing.T) {
 	e := newEnv(t)
 	s := e.subscribe(t, "orders")
 	c := e.start(t, e.options())
-	waitState(t, c, "stream open", func(s State) bool { return s.Stream == StreamStreaming })
+	waitState(t, c, "stream open", func(s connector.MongoState) bool { return s.Stream == connector.MongoStreaming })
 	for i := 1; i <= 5; i++ {
 		e.log.add(routed(t, i, "orders"))
 	}
 	s.waitCount(t, 5)
-	waitState(t, c, "5 handled", func(s State) bool { return s.EventsSinceCheckpoint == 5 })
+	waitState(t, c, "5 handled", func(s connector.MongoState) bool { return s.EventsSinceCheckpoint == 5 })
 	if _, saves := e.tokens.get("orders"); saves != 0 {
 		t.Fatalf("%d saves before any tick", saves)
 	}
@@ -31,14 +33,14 @@ func TestCheckpointOnTimerNotPerEvent(t *testing.T) {
 	if saves != 1 || tokenData(tok) != tokenData(token(5)) {
 		t.Fatalf("after a tick: %d saves, token %v; want 1 save of event 5's token", saves, tok)
 	}
-	st := c.State()
-	if st.ResumeToken != tokenData(token(5)) || st.TokenStoredAt == nil || st.EventsSinceCheckpoint != 0 {
+	st := *c.State().Mongo
+	if st.ResumeToken != tokenData(token(5)) || st.TokenStored == nil || st.EventsSinceCheckpoint != 0 {
 		t.Errorf("state %+v", st)
 	}
 	e.tick() // nothing new: no save
 	e.log.add(routed(t, 6, "orders"))
 	s.waitCount(t, 6)
-	waitState(t, c, "event 6", func(s State) bool { return s.EventsSinceCheckpoint == 1 })
+	waitState(t, c, "event 6", func(s connector.MongoState) bool { return s.EventsSinceCheckpoint == 1 })
 	e.tick()
 	<-e.tokens.saved
 	if tok, saves := e.tokens.get("orders"); saves != 2 || tokenData(tok) != tokenData(token(6)) {
@@ -52,18 +54,18 @@ func TestShutdownFlushesToken(t *testing.T) {
 	e := newEnv(t)
 	s := e.subscribe(t, "orders")
 	c := e.start(t, e.options())
-	waitState(t, c, "stream open", func(s State) bool { return s.Stream == StreamStreaming })
+	waitState(t, c, "stream open", func(s connector.MongoState) bool { return s.Stream == connector.MongoStreaming })
 	e.log.add(routed(t, 1, "orders"), routed(t, 2, "orders"))
 	s.waitCount(t, 2)
-	waitState(t, c, "2 handled", func(s State) bool { return s.EventsSinceCheckpoint == 2 })
+	waitState(t, c, "2 handled", func(s connector.MongoState) bool { return s.EventsSinceCheckpoint == 2 })
 	if err := c.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if tok, saves := e.tokens.get("orders"); saves != 1 || tokenData(tok) != tokenData(token(2)) {
 		t.Errorf("after Stop: %d saves, token %v", saves, tok)
 	}
-	if c.State().Stream != StreamStopped {
-		t.Errorf("stream %s", c.State().Stream)
+	if c.State().Mongo.Stream != connector.MongoStopped {
+		t.Errorf("stream %s", c.State().Mongo.Stream)
 	}
 }
 
@@ -73,17 +75,17 @@ func TestRestartResumesFromStoredToken(t *testing.T) {
 	e := newEnv(t)
 	s := e.subscribe(t, "orders")
 	c := e.start(t, e.options())
-	waitState(t, c, "stream open", func(s State) bool { return s.Stream == StreamStreaming })
+	waitState(t, c, "stream open", func(s connector.MongoState) bool { return s.Stream == connector.MongoStreaming })
 	e.log.add(routed(t, 1, "orders"), routed(t, 2, "orders"))
 	s.waitCount(t, 2)
-	waitState(t, c, "2 handled", func(s State) bool { return s.EventsSinceCheckpoint == 2 })
+	waitState(t, c, "2 handled", func(s connector.MongoState) bool { return s.EventsSinceCheckpoint == 2 })
 	if err := c.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	e.log.add(routed(t, 3, "orders"), routed(t, 4, "orders")) // while stopped
 	c2 := e.start(t, e.options())
 	s.waitCount(t, 4)
-	waitState(t, c2, "2 published", func(s State) bool { return s.Published == 2 })
+	waitState(t, c2, "2 published", func(s connector.MongoState) bool { return s.Published == 2 })
 	opens := e.log.opened()
 	if len(opens) != 2 || tokenData(opens[1].ResumeAfter) != tokenData(token(2)) {
 		t.Fatalf("second open resumed after %v", opens[len(opens)-1].ResumeAfter)
@@ -105,10 +107,10 @@ func TestReplayAfterCrashIsDeduplicated(t *testing.T) {
 	e := newEnv(t)
 	s := e.subscribe(t, "orders")
 	c := e.start(t, e.options())
-	waitState(t, c, "stream open", func(s State) bool { return s.Stream == StreamStreaming })
+	waitState(t, c, "stream open", func(s connector.MongoState) bool { return s.Stream == connector.MongoStreaming })
 	e.log.add(routed(t, 1, "orders"))
 	s.waitCount(t, 1)
-	waitState(t, c, "handled", func(s State) bool { return s.EventsSinceCheckpoint == 1 })
+	waitState(t, c, "handled", func(s connector.MongoState) bool { return s.EventsSinceCheckpoint == 1 })
 	e.tick()
 	<-e.tokens.saved // checkpoint at event 1
 	e.log.add(routed(t, 2, "orders"), routed(t, 3, "orders"))
@@ -121,7 +123,7 @@ func TestReplayAfterCrashIsDeduplicated(t *testing.T) {
 	c2 := e.start(t, e.options())
 	e.log.add(routed(t, 4, "orders"))
 	s.waitCount(t, 4)
-	waitState(t, c2, "replay and event 4", func(s State) bool { return s.Published == 3 })
+	waitState(t, c2, "replay and event 4", func(s connector.MongoState) bool { return s.Published == 3 })
 	if got := len(s.on("orders")); got != 4 {
 		t.Errorf("subscriber got %d messages, want 4 (replays of 2 and 3 deduplicated)", got)
 	}
@@ -139,23 +141,26 @@ func TestTokenStoreFailureReported(t *testing.T) {
 	events, unsub := e.bus.Subscribe(100)
 	defer unsub()
 	c := e.start(t, e.options())
-	waitState(t, c, "stream open", func(s State) bool { return s.Stream == StreamStreaming })
+	waitState(t, c, "stream open", func(s connector.MongoState) bool { return s.Stream == connector.MongoStreaming })
 	e.tokens.set(func(m *memTokens) { m.saveErr = errors.New("not authorized on app to execute command update") })
 	e.log.add(routed(t, 1, "orders"))
 	s.waitCount(t, 1)
-	waitState(t, c, "handled", func(s State) bool { return s.EventsSinceCheckpoint == 1 })
+	waitState(t, c, "handled", func(s connector.MongoState) bool { return s.EventsSinceCheckpoint == 1 })
 	e.tick()
-	st := waitState(t, c, "72007", func(s State) bool { return s.TokenStoreFailing })
-	if st.LastErrorCode != CodeTokenStore || !strings.Contains(st.LastError, "unable to store resume token: not authorized") {
+	st := waitState(t, c, "72007", func(s connector.MongoState) bool { return s.TokenStoreFailing })
+	if st.LastError == nil || st.LastError.Code != CodeTokenStore || !strings.Contains(st.LastError.Message, "unable to store resume token: not authorized") ||
+		!strings.Contains(st.Detail, "not authorized") || !strings.Contains(st.Action, "readWrite on app.ably") {
 		t.Errorf("state %+v", st)
 	}
 	e.log.add(routed(t, 2, "orders"))
 	s.waitCount(t, 2) // still publishing
-	waitState(t, c, "event 2 handled", func(s State) bool { return s.EventsSinceCheckpoint == 2 })
+	waitState(t, c, "event 2 handled", func(s connector.MongoState) bool { return s.EventsSinceCheckpoint == 2 })
 	e.tokens.set(func(m *memTokens) { m.saveErr = nil })
 	e.tick()
 	<-e.tokens.saved
-	if st := c.State(); st.TokenStoreFailing || st.ResumeToken != tokenData(token(2)) {
+	// The advised fix (the user may write to app.ably) clears the failure.
+	st = waitState(t, c, "token stored again", func(s connector.MongoState) bool { return !s.TokenStoreFailing })
+	if st.ResumeToken != tokenData(token(2)) || st.Action != "" || st.Detail != "" {
 		t.Errorf("after recovery %+v", st)
 	}
 	for ev := range events {
@@ -178,19 +183,19 @@ func TestHistoryLostIsStuckUntilTokenDeleted(t *testing.T) {
 	e.tokens.set(func(m *memTokens) { m.tokens["orders"] = token(1) }) // not in the history
 	s := e.subscribe(t, "orders")
 	c := e.start(t, e.options())
-	st := waitState(t, c, "stuck", func(s State) bool { return s.Stream == StreamStuck })
-	if st.LastErrorCode != CodeHistoryLost || !strings.Contains(st.Reason, "history lost") ||
+	st := waitState(t, c, "stuck", func(s connector.MongoState) bool { return s.Stream == connector.MongoStuck })
+	if st.LastError == nil || st.LastError.Code != CodeHistoryLost || !strings.Contains(st.Detail, "history lost") ||
 		!strings.Contains(st.Action, "since 2023-11-14T22:13:21Z (the stored token's cluster time) may not have been published") || !strings.Contains(st.Action, `ably.deleteOne({_id: "orders"})`) {
 		t.Fatalf("state %+v", st)
 	}
 	e.tokens.set(func(m *memTokens) { delete(m.tokens, "orders") }) // the advised action
-	waitState(t, c, "streaming again", func(s State) bool { return s.Stream == StreamStreaming })
+	waitState(t, c, "streaming again", func(s connector.MongoState) bool { return s.Stream == connector.MongoStreaming })
 	e.log.add(routed(t, 11, "orders"))
 	s.waitCount(t, 1)
 	if m := s.on("orders"); m[0].ID != MessageID(token(11)) {
 		t.Errorf("published %s, want event 11 (from now)", m[0].ID)
 	}
-	waitState(t, c, "event 11 handled", func(s State) bool { return s.EventsSinceCheckpoint == 1 })
+	waitState(t, c, "event 11 handled", func(s connector.MongoState) bool { return s.EventsSinceCheckpoint == 1 })
 	if err := c.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -207,8 +212,8 @@ func TestUnreadableTokenIsStuck(t *testing.T) {
 	_, loadErr := TokenFromDocument(raw)
 	e.tokens.set(func(m *memTokens) { m.loadErr = loadErr })
 	c := e.start(t, e.options())
-	st := waitState(t, c, "stuck", func(s State) bool { return s.Stream == StreamStuck })
-	if st.LastErrorCode != CodeTokenRead || !strings.Contains(st.LastError, "unable to resume change stream") ||
+	st := waitState(t, c, "stuck", func(s connector.MongoState) bool { return s.Stream == connector.MongoStuck })
+	if st.LastError == nil || st.LastError.Code != CodeTokenRead || !strings.Contains(st.LastError.Message, "unable to resume change stream") ||
 		!strings.Contains(st.Action, "deleteOne") {
 		t.Errorf("state %+v", st)
 	}

@@ -28,8 +28,15 @@ type Connector struct {
 	tickDone chan struct{}
 	stopTick func()
 
-	mu          sync.Mutex
-	st          State
+	health *connector.HealthServer
+
+	mu     sync.Mutex
+	st     connector.MongoState
+	ably   connector.AblyConnState
+	stream struct {
+		detail, action string // why the stream is stuck or retrying; what fixes it
+	}
+	tokenErr    string   // the last 72007, while storing fails
 	resumedFrom bson.Raw // the token the current stream resumed from
 	saved       struct {
 		seq, events int64
@@ -50,15 +57,24 @@ func Start(ctx context.Context, opts Options) (*Connector, error) {
 		return nil, err
 	}
 	pipeline, _ := ParsePipeline(opts.Pipeline)
-	c := &Connector{opts: opts, pipeline: pipeline, node: "mongo/" + opts.Rule,
+	c := &Connector{opts: opts, pipeline: pipeline, node: NodeID(opts.Rule),
 		runDone: make(chan struct{}), tickDone: make(chan struct{})}
-	c.st = State{Rule: opts.Rule, Database: opts.Database, Collection: opts.Collection, Stream: StreamStarting}
+	c.st = connector.MongoState{Rule: opts.Rule, Database: opts.Database, Collection: opts.Collection, Stream: connector.MongoStarting}
 	c.pub, err = connector.NewPublisher(connector.PublisherOptions{
 		ClientOptions: opts.Ably, Pace: opts.RealAbly,
-		OnState: func(s string, _ error) { c.mu.Lock(); c.st.AblyConnection = s; c.mu.Unlock() },
+		OnState: func(s string, reason error) {
+			now := time.Now().UTC()
+			c.mu.Lock()
+			c.ably = connector.AblyConnState{State: s, Reason: connector.NewErrorInfo(reason, now), Since: &now}
+			c.mu.Unlock()
+		},
 	})
 	if err != nil {
 		return nil, err
+	}
+	if err := c.startHealth(); err != nil {
+		c.pub.Close()
+		return nil, fmt.Errorf("mongo connector: health server: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c.cancel = cancel
@@ -97,30 +113,17 @@ func (c *Connector) Stop(ctx context.Context) error {
 	}
 	c.pub.Close()
 	c.mu.Lock()
-	c.st.Stream = StreamStopped
+	c.st.Stream = connector.MongoStopped
 	c.mu.Unlock()
+	if c.health != nil {
+		c.health.Close()
+	}
 	return err
 }
 
-// State returns a copy of the connector's state.
-func (c *Connector) State() State {
-	now := time.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.st
-	if s.TokenStoredAt != nil {
-		t := *s.TokenStoredAt
-		s.TokenStoredAt = &t
-		s.TokenAgeSeconds = now.Sub(t).Seconds()
-	}
-	if s.LastErrorAt != nil {
-		t := *s.LastErrorAt
-		s.LastErrorAt = &t
-	}
-	s.EventsSinceCheckpoint = c.handled.events - c.saved.events
-	s.EventsPerSecond = c.rate.perSecond(now)
-	return s
-}
+// NodeID is the connector's node id for a rule (NodeState.Node, and the
+// Node of its events).
+func NodeID(rule string) string { return "mongo:" + rule }
 
 // checkpoint stores the last handled token when it changed since the last
 // store; a failure is reported as 72007 and retried on the next tick.
@@ -136,16 +139,20 @@ func (c *Connector) checkpoint(ctx context.Context) error {
 	err := c.opts.Tokens.TokenSave(ctx, TokenSaveParams{Rule: c.opts.Rule, Token: tok, At: now})
 	if err != nil {
 		e := &Error{Code: CodeTokenStore, Message: "unable to store resume token", Err: err}
-		c.report(e, func(s *State) { s.TokenStoreFailing = true })
+		c.report(e, func(s *connector.MongoState) { s.TokenStoreFailing = true })
+		c.mu.Lock()
+		c.tokenErr = e.Error()
+		c.mu.Unlock()
 		return e
 	}
 	c.mu.Lock()
 	if c.saved.seq < seq {
 		c.saved.seq, c.saved.events, c.saved.token = seq, events, tok
 	}
-	c.st.ResumeToken = tokenData(tok)
-	c.st.TokenStoredAt = &now
+	c.setToken(tok)
+	c.st.TokenStored = &now
 	c.st.TokenStoreFailing = false
+	c.tokenErr = ""
 	c.mu.Unlock()
 	c.opts.Logger.Debug("resume token stored", "rule", c.opts.Rule, "token", tokenData(tok))
 	return nil
@@ -166,6 +173,15 @@ func TokenTime(tok bson.Raw) (time.Time, bool) {
 	return time.Unix(int64(secs), 0).UTC(), true
 }
 
+// setToken records tok as the stored token (c.mu held).
+func (c *Connector) setToken(tok bson.Raw) {
+	c.st.ResumeToken = tokenData(tok)
+	c.st.TokenClusterTime = nil
+	if at, ok := TokenTime(tok); ok {
+		c.st.TokenClusterTime = &at
+	}
+}
+
 // tokenData is a token's _data string, else its Extended JSON.
 func tokenData(tok bson.Raw) string {
 	if v, err := tok.LookupErr("_data"); err == nil {
@@ -178,11 +194,11 @@ func tokenData(tok bson.Raw) string {
 
 // report records err as the last error (and applies more state changes),
 // logs it and emits it on the event stream.
-func (c *Connector) report(err error, more func(*State)) {
+func (c *Connector) report(err error, more func(*connector.MongoState)) {
 	now := time.Now()
 	code := CodeOf(err)
 	c.mu.Lock()
-	c.st.LastErrorCode, c.st.LastError, c.st.LastErrorAt = code, err.Error(), &now
+	c.st.LastError = &connector.ErrorInfo{Code: code, Message: err.Error(), Time: now.UTC()}
 	if more != nil {
 		more(&c.st)
 	}
@@ -192,10 +208,10 @@ func (c *Connector) report(err error, more func(*State)) {
 }
 
 // setStream changes the stream state, with a reason and action.
-func (c *Connector) setStream(s StreamState, reason, action string) {
+func (c *Connector) setStream(s connector.MongoStream, reason, action string) {
 	c.mu.Lock()
 	changed := c.st.Stream != s
-	c.st.Stream, c.st.Reason, c.st.Action = s, reason, action
+	c.st.Stream, c.stream.detail, c.stream.action = s, reason, action
 	c.mu.Unlock()
 	if changed {
 		msg := string(s)
@@ -219,16 +235,4 @@ func (c *Connector) markHandled(tok bson.Raw, event bool) {
 	}
 	c.handled.token = slices.Clone(tok)
 	c.handled.seq++
-}
-
-// sleep waits d or until ctx ends; it reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -20,7 +20,7 @@ func TestPublishesEventsInStreamOrder(t *testing.T) {
 	o := e.options()
 	o.FullDocument, o.FullDocumentBeforeChange = FullDocUpdateLookup, FullDocWhenAvailable
 	c := e.start(t, o)
-	waitState(t, c, "stream open", func(s State) bool { return s.Stream == StreamStreaming })
+	waitState(t, c, "stream open", func(s connector.MongoState) bool { return s.Stream == connector.MongoStreaming })
 	e.log.add(
 		routed(t, 1, "orders", bson.E{Key: FieldName, Value: "created"}, bson.E{Key: FieldHeaders, Value: bson.D{{Key: "x-k", Value: "v"}}}),
 		routed(t, 2, "audit"),
@@ -41,7 +41,7 @@ func TestPublishesEventsInStreamOrder(t *testing.T) {
 	if a := s.on("audit"); len(a) != 1 || a[0].ID != MessageID(token(2)) {
 		t.Errorf("audit received %v", a)
 	}
-	st := waitState(t, c, "3 handled", func(s State) bool { return s.EventsSinceCheckpoint == 3 })
+	st := waitState(t, c, "3 handled", func(s connector.MongoState) bool { return s.EventsSinceCheckpoint == 3 })
 	if st.Published != 3 || st.Rule != "orders" {
 		t.Errorf("state %+v", st)
 	}
@@ -60,14 +60,14 @@ func TestSkipsEventWithoutChannel(t *testing.T) {
 	events, unsub := e.bus.Subscribe(100)
 	defer unsub()
 	c := e.start(t, e.options())
-	waitState(t, c, "stream open", func(s State) bool { return s.Stream == StreamStreaming })
+	waitState(t, c, "stream open", func(s connector.MongoState) bool { return s.Stream == connector.MongoStreaming })
 	e.log.add(routed(t, 1, "orders"), changeEvent(t, 2), routed(t, 3, "orders"))
 	s.waitCount(t, 2)
-	st := waitState(t, c, "published", func(s State) bool { return s.Published == 2 })
-	if st.SkippedNoChannel != 1 || st.LastErrorCode != CodeNoChannel || !strings.Contains(st.LastError, "no channel key in message "+MessageID(token(2))) {
+	st := waitState(t, c, "published", func(s connector.MongoState) bool { return s.Published == 2 })
+	if st.SkippedNoChannel != 1 || st.LastError == nil || st.LastError.Code != CodeNoChannel || !strings.Contains(st.LastError.Message, "no channel key in message "+MessageID(token(2))) {
 		t.Errorf("state %+v", st)
 	}
-	if st.Stream != StreamStreaming {
+	if st.Stream != connector.MongoStreaming {
 		t.Errorf("stream %s after a 72004", st.Stream)
 	}
 	found := false
@@ -94,9 +94,9 @@ func TestStreamErrorRetries(t *testing.T) {
 	e.log.openErr = []error{errors.New("connection refused"), errors.New("connection refused")}
 	s := e.subscribe(t, "orders")
 	c := e.start(t, e.options())
-	waitState(t, c, "stream open", func(s State) bool { return s.Stream == StreamStreaming })
-	st := c.State()
-	if st.LastErrorCode != CodeStream || !strings.Contains(st.LastError, "unable to start change stream") {
+	waitState(t, c, "stream open", func(s connector.MongoState) bool { return s.Stream == connector.MongoStreaming })
+	st := *c.State().Mongo
+	if st.LastError == nil || st.LastError.Code != CodeStream || !strings.Contains(st.LastError.Message, "unable to start change stream") {
 		t.Errorf("state %+v", st)
 	}
 	if n := len(e.log.opened()); n != 3 {

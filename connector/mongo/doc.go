@@ -18,6 +18,14 @@
 //	          └─▶ Publisher.Publish (wait ACK; retry transient, skip permanent 72001)
 //	          └─▶ token handled ──▶ checkpointer (every CheckpointInterval, and at Stop) ─▶ TokenSave
 //
+// The connector reports through the one connector–monitor contract:
+// State returns a connector.NodeState (Kind "mongo", the stream in its
+// Mongo part), served at connector.StatePath by the shared health server
+// and registered in the sandbox like an outbox node (Options.HealthAddr,
+// Options.StateDir); the monitor diagnoses a stuck stream from it. Package
+// mongotest stands in for the server behind the seam in other packages'
+// tests.
+//
 // Errors carry LiveSync's codes: 72003 cannot start the change stream,
 // 72004 no channel, 72005 invalid pipeline, 72006 stored token unreadable,
 // 72007 cannot store the token, 72008 change-stream history lost.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/livesync-dev/livesync-dev/connector"
 )
 
 // testMongoURL is a replica set for the driver tests: LIVESYNC_TEST_MONGO_URL,
@@ -47,13 +49,13 @@ func TestDriverEndToEnd(t *testing.T) {
 	o.Database, o.Source, o.Tokens = dbName, d, d
 	o.FullDocument = FullDocUpdateLookup
 	c := e.start(t, o)
-	waitState(t, c, "stream open", func(s State) bool { return s.Stream == StreamStreaming })
+	waitState(t, c, "stream open", func(s connector.MongoState) bool { return s.Stream == connector.MongoStreaming })
 	coll := client.Database(dbName).Collection("orders")
 	if _, err := coll.InsertOne(ctx, bson.D{{Key: "n", Value: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	s.waitCount(t, 1)
-	waitState(t, c, "handled", func(s State) bool { return s.EventsSinceCheckpoint >= 1 })
+	waitState(t, c, "handled", func(s connector.MongoState) bool { return s.EventsSinceCheckpoint >= 1 })
 	if err := c.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}

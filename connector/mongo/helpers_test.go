@@ -290,11 +290,11 @@ func (s *sub) on(channel string) []*ably.Message {
 
 // waitState polls the connector's state until ok holds (the state has no
 // event of its own to wait on).
-func waitState(t testing.TB, c *Connector, what string, ok func(State) bool) State {
+func waitState(t testing.TB, c *Connector, what string, ok func(connector.MongoState) bool) connector.MongoState {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		s := c.State()
+		s := *c.State().Mongo
 		if ok(s) {
 			return s
 		}

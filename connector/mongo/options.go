@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
 	"time"
 
 	"github.com/ably/ably-go/ably"
@@ -48,6 +49,13 @@ type Options struct {
 	RealAbly bool
 	// Events receives the connector's events (optional).
 	Events *connector.Bus
+	// HealthAddr is where /health and connector.StatePath are served (a
+	// free port when it is taken); "" serves none.
+	HealthAddr string
+	// StateDir is the sandbox's .livesync folder, where the connector
+	// registers its health address for monitors in other processes ("" =
+	// not registered).
+	StateDir string
 	// Logger receives logs (default: discarded).
 	Logger *slog.Logger
 
@@ -121,3 +129,9 @@ func (o Options) Validate() (Options, error) {
 	}
 	return o, nil
 }
+
+// mongoPassword matches the password of a mongodb:// URL.
+var mongoPassword = regexp.MustCompile(`^(mongodb(?:\+srv)?://[^:/@]*:)[^@]*@`)
+
+// RedactURL hides a MongoDB URL's password, for messages and logs.
+func RedactURL(url string) string { return mongoPassword.ReplaceAllString(url, "${1}xxxxx@") }

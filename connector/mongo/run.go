@@ -32,18 +32,18 @@ func (c *Connector) run(ctx context.Context) {
 			if at, ok := TokenTime(c.lostToken()); ok {
 				since = at.Format(time.RFC3339) + " (the stored token's cluster time)"
 			}
-			c.setStream(StreamStuck, err.Error(),
+			c.setStream(connector.MongoStuck, err.Error(),
 				fmt.Sprintf("changes made to %s.%s since %s may not have been published; to restart from now, delete the token: db.getSiblingDB(%q).ably.deleteOne({_id: %q})",
 					c.opts.Database, c.opts.Collection, since, c.opts.Database, c.opts.Rule))
 		case CodeTokenRead:
 			wait = c.opts.RetryMax
-			c.setStream(StreamStuck, err.Error(),
+			c.setStream(connector.MongoStuck, err.Error(),
 				fmt.Sprintf("fix or delete the stored token (restarts from now): db.getSiblingDB(%q).ably.deleteOne({_id: %q})", c.opts.Database, c.opts.Rule))
 		default:
-			c.setStream(StreamRetrying, err.Error(), "check that MongoDB is reachable, is a replica set, and the user may read the collection and run changeStream")
+			c.setStream(connector.MongoRetrying, err.Error(), "check that MongoDB is reachable, is a replica set, and the user may read the collection and run changeStream")
 			backoff = min(2*backoff, c.opts.RetryMax)
 		}
-		if !sleep(ctx, wait) {
+		if !connector.Sleep(ctx, wait) {
 			return
 		}
 	}
@@ -65,7 +65,7 @@ func (c *Connector) session(ctx context.Context) (progressed bool, err error) {
 		}
 		if stored != nil {
 			c.mu.Lock()
-			c.st.ResumeToken = tokenData(stored)
+			c.setToken(stored)
 			c.mu.Unlock()
 		}
 		resume = stored
@@ -85,7 +85,7 @@ func (c *Connector) session(ctx context.Context) (progressed bool, err error) {
 		defer cancel()
 		_ = stream.StreamClose(cctx)
 	}()
-	c.setStream(StreamStreaming, "", "")
+	c.setStream(connector.MongoStreaming, "", "")
 	c.opts.Logger.Info("mongo change stream open", "rule", c.opts.Rule, "resumed", resume != nil)
 	for {
 		ch, err := stream.StreamNext(ctx)
@@ -142,7 +142,7 @@ func (c *Connector) streamError(err error) error {
 func (c *Connector) handle(ctx context.Context, event bson.Raw) bool {
 	m, err := Map(event, c.opts.DataEncoding)
 	if err != nil {
-		c.report(err, func(s *State) {
+		c.report(err, func(s *connector.MongoState) {
 			if CodeOf(err) == CodeNoChannel {
 				s.SkippedNoChannel++
 			}
@@ -171,12 +171,12 @@ func (c *Connector) handle(ctx context.Context, event bson.Raw) bool {
 		code := connector.ErrorCode(err)
 		if slices.Contains(c.opts.PermanentCodes, code) {
 			c.report(&Error{Code: CodePublish, Message: fmt.Sprintf("message %s on channel %s skipped: Ably error %d", m.Message.ID, m.Channel, code), Err: err},
-				func(s *State) { s.SkippedPublish++ })
+				func(s *connector.MongoState) { s.SkippedPublish++ })
 			return true
 		}
 		c.opts.Events.Emit(connector.Event{Kind: connector.EventFailed, Node: c.node, Channel: m.Channel,
 			Attempt: attempt, Code: code, Message: m.Message.ID + ": " + err.Error()})
-		if !sleep(ctx, backoff) {
+		if !connector.Sleep(ctx, backoff) {
 			return false
 		}
 		backoff = min(2*backoff, c.opts.RetryMax)

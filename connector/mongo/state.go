@@ -1,69 +1,108 @@
 package mongo
 
 import (
+	"encoding/json"
+	"net/http"
+	"os"
 	"sync"
 	"time"
+
+	"github.com/livesync-dev/livesync-dev/connector"
 )
 
-// StreamState is the change stream's condition.
-type StreamState string
+// State returns the connector's connector.NodeState (Kind "mongo", its
+// stream in Mongo): the one contract with the monitor and the dashboard,
+// also served at connector.StatePath. It is a copy.
+func (c *Connector) State() connector.NodeState {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.st
+	m.TokenStored = cloneTime(m.TokenStored)
+	m.TokenClusterTime = cloneTime(m.TokenClusterTime)
+	if m.TokenStored != nil {
+		m.TokenAgeSeconds = now.Sub(*m.TokenStored).Seconds()
+	}
+	if m.LastError != nil {
+		e := *m.LastError
+		m.LastError = &e
+	}
+	m.Detail, m.Action = c.stream.detail, c.stream.action
+	if m.Stream != connector.MongoStuck && m.Stream != connector.MongoRetrying && m.TokenStoreFailing {
+		m.Detail, m.Action = c.tokenErr, c.tokenStoreAction()
+	}
+	m.EventsSinceCheckpoint = c.handled.events - c.saved.events
+	m.EventsPerSecond = c.rate.perSecond(now)
+	a := c.ably
+	a.Since = cloneTime(a.Since)
+	if a.Reason != nil {
+		r := *a.Reason
+		a.Reason = &r
+	}
+	return connector.NodeState{Node: c.node, Kind: connector.KindMongo, PID: os.Getpid(), Share: "1/1", Time: now.UTC(),
+		Paced: c.opts.RealAbly, Ably: a, EventsDropped: c.opts.Events.Dropped(), Mongo: &m}
+}
 
-// The stream states.
-const (
-	// StreamStarting: loading the token and opening the stream.
-	StreamStarting StreamState = "starting"
-	// StreamStreaming: the stream is open and events are published.
-	StreamStreaming StreamState = "streaming"
-	// StreamRetrying: the stream failed with a transient error (72003) and
-	// is reopened after a backoff.
-	StreamRetrying StreamState = "retrying"
-	// StreamStuck: the connector cannot go on without the user acting
-	// (72006 token unreadable, 72008 history lost); Action says what to do.
-	// It retries every RetryMax, so the advised action takes effect.
-	StreamStuck StreamState = "stuck"
-	// StreamStopped: Stop was called.
-	StreamStopped StreamState = "stopped"
-)
+// tokenStoreAction says what makes storing the token work again (72007).
+func (c *Connector) tokenStoreAction() string {
+	return "let the connector's user write to collection ably of database " + c.opts.Database +
+		" (readWrite on " + c.opts.Database + ".ably) and check that MongoDB accepts writes; the token is stored again at the next checkpoint (every " +
+		c.opts.CheckpointInterval.String() + "); until then a restart replays the events since the last stored token (Ably drops the duplicates)"
+}
 
-// State is what the Mongo connector reports about itself (for the monitor,
-// the dashboard panel and status --json). It is a plain value: a copy.
-type State struct {
-	// Rule is the rule id (the _id of its document in the "ably" collection).
-	Rule string `json:"rule"`
-	// Database and Collection are the watched namespace.
-	Database   string `json:"database"`
-	Collection string `json:"collection"`
-	// Stream is the change stream's condition.
-	Stream StreamState `json:"stream"`
-	// ResumeToken is the last stored token's _data (empty: none stored yet).
-	ResumeToken string `json:"resumeToken,omitempty"`
-	// TokenStoredAt is when it was stored (nil: never by this process).
-	TokenStoredAt *time.Time `json:"tokenStoredAt,omitempty"`
-	// TokenAgeSeconds is how long ago it was stored (0 when never).
-	TokenAgeSeconds float64 `json:"tokenAgeSeconds"`
-	// EventsSinceCheckpoint counts events handled after the stored token
-	// (replayed, and de-duplicated by Ably, after a crash).
-	EventsSinceCheckpoint int64 `json:"eventsSinceCheckpoint"`
-	// Published counts events published (ACKed).
-	Published int64 `json:"published"`
-	// EventsPerSecond is the publish rate over the last 10 seconds.
-	EventsPerSecond float64 `json:"eventsPerSecond"`
-	// SkippedNoChannel counts events skipped for a missing _ablyChannel (72004).
-	SkippedNoChannel int64 `json:"skippedNoChannel"`
-	// SkippedPublish counts events skipped on a permanent Ably error (72001).
-	SkippedPublish int64 `json:"skippedPublish"`
-	// LastErrorCode and LastError are the most recent error (0/"": none).
-	LastErrorCode int    `json:"lastErrorCode,omitempty"`
-	LastError     string `json:"lastError,omitempty"`
-	// LastErrorAt is when it happened.
-	LastErrorAt *time.Time `json:"lastErrorAt,omitempty"`
-	// TokenStoreFailing is true while storing the token fails (72007).
-	TokenStoreFailing bool `json:"tokenStoreFailing"`
-	// Reason says why the stream is stuck or retrying; Action what fixes it.
-	Reason string `json:"reason,omitempty"`
-	Action string `json:"action,omitempty"`
-	// AblyConnection is the publisher's realtime connection state.
-	AblyConnection string `json:"ablyConnection,omitempty"`
+// serveHealth is /health: {"ably": {"status": "up"|"down"}, "mongo": ...};
+// 503 while either is down.
+func (c *Connector) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	st := c.State()
+	status := func(up bool) map[string]string {
+		if up {
+			return map[string]string{"status": "up"}
+		}
+		return map[string]string{"status": "down"}
+	}
+	ablyUp, mongoUp := st.Ably.State == "connected", st.Mongo.Stream == connector.MongoStreaming
+	w.Header().Set("Content-Type", "application/json")
+	if !ablyUp || !mongoUp {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(map[string]map[string]string{"ably": status(ablyUp), "mongo": status(mongoUp)})
+}
+
+// startHealth serves /health and connector.StatePath and registers the
+// connector in the sandbox (Options.HealthAddr, Options.StateDir), like an
+// outbox node.
+func (c *Connector) startHealth() error {
+	if c.opts.HealthAddr == "" {
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/health", c.serveHealth)
+	mux.HandleFunc(connector.StatePath, connector.StateHandler(c.State))
+	h, err := connector.StartHealthServer(connector.HealthServerParams{Addr: c.opts.HealthAddr, Handler: mux, StateDir: c.opts.StateDir,
+		Registration: connector.NodeRegistration{ID: c.node, Kind: connector.KindMongo, PID: os.Getpid(), Started: time.Now().UTC()},
+		Logger:       c.opts.Logger})
+	if err != nil {
+		return err
+	}
+	c.health = h
+	return nil
+}
+
+// HealthAddr is where the connector serves /health and
+// connector.StatePath ("" when it serves none).
+func (c *Connector) HealthAddr() string {
+	if c.health == nil {
+		return ""
+	}
+	return c.health.Addr()
+}
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := *t
+	return &u
 }
 
 // rate counts events in one-second buckets over a 10 s window.

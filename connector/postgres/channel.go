@@ -134,7 +134,9 @@ func (n *Node) worker(cs *chanState) {
 			cs.prefetch = n.prefetchFence(cs.queue[1])
 		}
 		n.mu.Unlock()
+		n.jr.step(h.row.SequenceID, kSend, attempt, 0)
 		err := n.publish(cs.name, h.row, deadline)
+		n.jr.published(h.row.SequenceID, attempt, err)
 		n.mu.Lock()
 		cs.inFlight = false
 		n.mu.Unlock()
@@ -169,12 +171,13 @@ func (n *Node) worker(cs *chanState) {
 // false when the worker must re-evaluate (rows dropped or a database error).
 func (n *Node) fence(cs *chanState, ids []int64) bool {
 	start := time.Now()
-	got, err := n.extend(n.runCtx, ids)
+	got, err := n.confirm(n.runCtx, ids)
 	return n.fenced(cs, ids, start, got, err)
 }
 
-// fenced applies the result of extending ids (requested at start).
-func (n *Node) fenced(cs *chanState, ids []int64, start time.Time, got map[int64]bool, err error) bool {
+// fenced applies the result of confirming ids (requested at start): each
+// row's deadline is start plus its remaining lock time less the margin.
+func (n *Node) fenced(cs *chanState, ids []int64, start time.Time, got map[int64]time.Duration, err error) bool {
 	if err != nil {
 		if n.runCtx.Err() == nil {
 			n.dbError("extend locks", err)
@@ -182,10 +185,11 @@ func (n *Node) fenced(cs *chanState, ids []int64, start time.Time, got map[int64
 			cs.attempts++
 			a := cs.attempts
 			n.mu.Unlock()
-			sleepCtx(n.runCtx, backoff(n.opts.RetryMin, n.opts.RetryMax, a))
+			connector.Sleep(n.runCtx, backoff(n.opts.RetryMin, n.opts.RetryMax, a))
 		}
 		return false
 	}
+	n.jr.fenced(ids, func(id int64) bool { _, ok := got[id]; return ok }, kFence, time.Now())
 	sent := make(map[int64]bool, len(ids))
 	for _, id := range ids {
 		sent[id] = true
@@ -196,7 +200,8 @@ func (n *Node) fenced(cs *chanState, ids []int64, start time.Time, got map[int64
 		if !sent[q.row.SequenceID] {
 			continue // claimed after the extension was sent: its claim set its deadline
 		}
-		if !got[q.row.SequenceID] {
+		left, ok := got[q.row.SequenceID]
+		if !ok {
 			// Lost from here on: another node took over, or the row was
 			// deleted. Later rows must not overtake it, so drop them all.
 			lost := cs.queue[i:]
@@ -212,7 +217,7 @@ func (n *Node) fenced(cs *chanState, ids []int64, start time.Time, got map[int64
 			cs.attempts = 0
 			return i > 0
 		}
-		q.confirmed, q.deadline = start, start.Add(n.opts.LockTTL-n.opts.fenceMargin())
+		q.confirmed, q.deadline = start, start.Add(left-n.opts.fenceMargin())
 	}
 	return true
 }
@@ -276,6 +281,7 @@ func (n *Node) failed(cs *chanState, h *heldRow, attempt int, err error) {
 		n.mu.Unlock()
 		return
 	}
+	n.jr.step(id, kBlocked, attempt, code)
 	n.mu.Lock()
 	cs.blocked, cs.blockRow, cs.blockedAs, cs.blockXmin = true, id, h.row, 0
 	n.droppedLocked(cs.name)
@@ -286,6 +292,7 @@ func (n *Node) failed(cs *chanState, h *heldRow, attempt int, err error) {
 	}
 	cs.queue = nil
 	n.mu.Unlock()
+	n.jr.many(ids, kReleased)
 	msg := fmt.Sprintf("channel %s blocked at row %d: Ably error %d: %v (a permanent error: delete the row, or fix it and run `outbox retry %d`; the channel resumes within seconds)", cs.name, id, code, err, id)
 	n.log.Error(msg)
 	n.emit(connector.Event{Kind: connector.EventBlocked, Channel: cs.name, SequenceID: id, Code: code, Message: err.Error()})
@@ -339,7 +346,7 @@ type fencePrefetch struct {
 func (n *Node) prefetchFence(h *heldRow) *fencePrefetch {
 	p := &fencePrefetch{row: h, ids: []int64{h.row.SequenceID}, start: time.Now(), reply: make(chan fenceReply, 1)}
 	go func() {
-		got, err := n.extend(n.runCtx, p.ids)
+		got, err := n.confirm(n.runCtx, p.ids)
 		p.reply <- fenceReply{got: got, err: err}
 	}()
 	return p
@@ -351,7 +358,7 @@ func (n *Node) prefetchFence(h *heldRow) *fencePrefetch {
 func (n *Node) retryWait(wait time.Duration) {
 	up := n.pub.Reconnected()
 	if n.pub.Connected() {
-		sleepCtx(n.runCtx, wait)
+		connector.Sleep(n.runCtx, wait)
 		return
 	}
 	t := time.NewTimer(wait)

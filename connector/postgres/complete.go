@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"time"
+
+	"github.com/livesync-dev/livesync-dev/connector"
 )
 
 // flushNow asks the completer to complete acknowledged rows now.
@@ -33,7 +35,7 @@ func (n *Node) completeLoop() {
 			}
 			n.dbError("complete", err)
 			attempt++
-			if !sleepCtx(n.killCtx, backoff(n.opts.RetryMin, min(n.opts.RetryMax, n.opts.LockTTL/4), attempt)) {
+			if !connector.Sleep(n.killCtx, backoff(n.opts.RetryMin, min(n.opts.RetryMax, n.opts.LockTTL/4), attempt)) {
 				return
 			}
 			continue
@@ -74,6 +76,8 @@ func (n *Node) completeOnce(ctx context.Context) error {
 		n.mu.Unlock()
 		return err
 	}
+	n.jr.tombstonesGone(tombs, still)
+	n.jr.completed(ids, still, n.opts.RetainProcessed, n.observeStages)
 	n.mu.Lock()
 	n.tombstones = still
 	for _, a := range acked {

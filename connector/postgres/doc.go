@@ -30,12 +30,13 @@
 //
 //	UNLOCKED --claim--> LOCKED(me, now+lockTTL) --ACK--> ACKED --complete--> DELETED, or
 //	  ^  ^                |   |   ^                                         TOMBSTONE (the max
-//	  |  |                |   |   +-- fence: extend the row's lock before      sequence_id,
-//	  |  |                |   |       every attempt (batched across            processed = true)
+//	  |  |                |   |   +-- fence: confirm the row's lock before     sequence_id,
+//	  |  |                |   |       every attempt, extending it once a third processed = true)
+//	  |  |                |   |       of lockTTL has passed (batched across
 //	  |  |                |   |       channels, overlapped with the previous
 //	  |  |                |   |       ACK; lazyFence: only before a retry or
 //	  |  |                |   |       when older than lockTTL/3); a row whose
-//	  |  |                |   |       lock cannot be extended is never sent
+//	  |  |                |   |       lock is not confirmed is never sent
 //	  |  +- lock_expiry --+   +-- permanent error: release; channel BLOCKED
 //	  |     lapses (node died)    until the blocking row is deleted, changed
 //	  |                           or released by `outbox retry` (re-checked

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 )
 
 // fenceRequest asks the fencer to extend the locks of ids.
@@ -10,22 +11,23 @@ type fenceRequest struct {
 	reply chan fenceReply
 }
 
-// fenceReply is the set of rows whose locks were extended (read-only, shared
-// by the requests of one round), or the error.
+// fenceReply maps each row still held to its remaining lock time
+// (read-only, shared by the requests of one round), or is the error.
 type fenceReply struct {
-	got map[int64]bool
+	got map[int64]time.Duration
 	err error
 }
 
 // maxFenceBatch bounds how many channel requests one UPDATE serves.
 const maxFenceBatch = 256
 
-// extend extends the node's locks on ids before a publish attempt. Channel
-// workers fence concurrently; the fencer serves all requests that arrive
-// while one UPDATE is in flight with the next single UPDATE (group
-// fencing), so fencing every attempt costs one round trip per round, not
-// one per message.
-func (n *Node) extend(ctx context.Context, ids []int64) (map[int64]bool, error) {
+// confirm confirms the node's locks on ids before a publish attempt,
+// extending those running low (Store.OutboxFence). Channel workers fence
+// concurrently; the fencer serves all requests that arrive while one
+// statement is in flight with the next single statement (group fencing),
+// so fencing every attempt costs one round trip per round, not one per
+// message.
+func (n *Node) confirm(ctx context.Context, ids []int64) (map[int64]time.Duration, error) {
 	req := fenceRequest{ids: ids, reply: make(chan fenceReply, 1)}
 	select {
 	case n.fenceReqs <- req:
@@ -64,7 +66,7 @@ func (n *Node) fenceLoop() {
 		for _, r := range batch {
 			ids = append(ids, r.ids...)
 		}
-		got, err := n.store.OutboxExtend(n.runCtx, OutboxExtendParams{Node: n.id, IDs: ids, LockTTL: n.opts.LockTTL})
+		got, err := n.store.OutboxFence(n.runCtx, OutboxFenceParams{Node: n.id, IDs: ids, LockTTL: n.opts.LockTTL, ExtendBelow: n.opts.fenceExtendBelow()})
 		for _, r := range batch {
 			r.reply <- fenceReply{got: got, err: err}
 		}

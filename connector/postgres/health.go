@@ -3,11 +3,8 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +22,7 @@ type metrics struct {
 	nodesErrors, outboxErrors prometheus.Counter
 	notifications             prometheus.Counter
 	latency                   prometheus.Histogram
+	stages                    *prometheus.HistogramVec // per journey stage; nil when the journal is off
 }
 
 func newMetrics(n *Node) *metrics {
@@ -45,99 +43,29 @@ func newMetrics(n *Node) *metrics {
 	return m
 }
 
-type healthServer struct {
-	addr     string
-	srv      *http.Server
-	regFile  string
-	finished chan struct{}
-}
-
-// startHealth listens on HealthAddr, or on a free port when it is taken.
-func startHealth(n *Node) (*healthServer, error) {
-	ln, err := net.Listen("tcp", n.opts.HealthAddr)
-	if err != nil {
-		ln, err = net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		n.log.Info("health address taken; using a free port", "wanted", n.opts.HealthAddr, "addr", ln.Addr().String())
-	}
+// startHealth serves /health, /metrics and connector.StatePath on
+// HealthAddr (a free port when it is taken) through the connector's shared
+// health server, which registers the node in the sandbox.
+func startHealth(n *Node) (*connector.HealthServer, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", n.serveHealth)
 	mux.Handle("/metrics", promhttp.HandlerFor(n.m.reg, promhttp.HandlerOpts{Registry: n.m.reg}))
-	mux.HandleFunc(connector.StatePath, n.serveState)
+	mux.HandleFunc(connector.StatePath, connector.StateHandler(n.State))
+	mux.HandleFunc(connector.JournalPath, n.serveJournal)
 	if n.opts.Profile {
 		registerProfiling(mux)
 	}
-	h := &healthServer{addr: ln.Addr().String(), srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, finished: make(chan struct{})}
-	go func() { defer close(h.finished); _ = h.srv.Serve(ln) }()
-	if n.opts.StateDir != "" {
-		h.regFile = filepath.Join(n.opts.StateDir, "nodes", n.id+".json")
-		if err := writeRegistration(h.regFile, NodeRegistration{ID: n.id, PID: os.Getpid(), HealthAddr: h.addr, Started: time.Now().UTC()}); err != nil {
-			n.log.Warn("cannot register node address", "file", h.regFile, "err", err)
-			h.regFile = ""
-		}
-	}
-	return h, nil
+	return connector.StartHealthServer(connector.HealthServerParams{Addr: n.opts.HealthAddr, Handler: mux, StateDir: n.opts.StateDir,
+		Registration: NodeRegistration{ID: n.id, Kind: connector.KindPostgres, PID: os.Getpid(), Started: time.Now().UTC()}, Logger: n.log})
 }
 
-func (h *healthServer) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = h.srv.Shutdown(ctx)
-	<-h.finished
-	if h.regFile != "" {
-		_ = os.Remove(h.regFile)
-	}
-}
-
-// NodeRegistration is what .livesync/nodes/<id>.json holds, so a monitor in
-// another process can find a node's health server.
-type NodeRegistration struct {
-	// ID is the node's UUID.
-	ID string `json:"id"`
-	// PID is the process running the node.
-	PID int `json:"pid"`
-	// HealthAddr serves /health, /metrics and /debug/state.
-	HealthAddr string `json:"healthAddr"`
-	// Started is when the node started (UTC).
-	Started time.Time `json:"started"`
-}
-
-func writeRegistration(path string, r NodeRegistration) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	b, _ := json.MarshalIndent(r, "", "  ")
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
+// NodeRegistration is what .livesync/nodes/<id>.json holds (the shared
+// connector.NodeRegistration).
+type NodeRegistration = connector.NodeRegistration
 
 // ReadRegistrations lists the nodes registered under stateDir/nodes.
 func ReadRegistrations(stateDir string) ([]NodeRegistration, error) {
-	files, err := filepath.Glob(filepath.Join(stateDir, "nodes", "*.json"))
-	if err != nil {
-		return nil, err
-	}
-	var out []NodeRegistration
-	var errs []error
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		var r NodeRegistration
-		if err := json.Unmarshal(b, &r); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out = append(out, r)
-	}
-	return out, errors.Join(errs...)
+	return connector.ReadRegistrations(stateDir)
 }
 
 // Health is the /health document: each key {"status": "up"|"down"}.
@@ -174,11 +102,6 @@ func (n *Node) serveHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(h)
-}
-
-func (n *Node) serveState(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(n.State())
 }
 
 // healthLoop refreshes the health flags and table gauges.

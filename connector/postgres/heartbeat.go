@@ -101,6 +101,7 @@ func (n *Node) extendQueued(ctx context.Context) {
 		n.dbError("extend locks", err)
 		return
 	}
+	n.jr.fenced(ids, func(id int64) bool { return got[id] }, kExtend, time.Now())
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, cs := range n.channels {

@@ -12,6 +12,9 @@ import (
 	"github.com/ably/ably-go/ably"
 
 	"github.com/livesync-dev/livesync-dev/ablylocal"
+	"github.com/livesync-dev/livesync-dev/connector"
+	"github.com/livesync-dev/livesync-dev/dbconn"
+	"github.com/livesync-dev/livesync-dev/monitor"
 )
 
 // childEnv carries the database URL, endpoint address and key to the child
@@ -85,7 +88,7 @@ func TestSIGKILLedNodeProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := e.options()
-	startNode(t, opts)
+	a := startNode(t, opts)
 	e.insertSpread(t, "s", 300, 12)
 	waitFor(t, 30*time.Second, "child holding rows (or done with them)", func() bool {
 		return e.count(t, "SELECT count(*) FROM outbox WHERE locked_by = $1", childID) > 0 ||
@@ -95,10 +98,60 @@ func TestSIGKILLedNodeProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-exited
-	startNode(t, opts)
+	var held []int64
+	rows, err := e.admin.Query(context.Background(), "SELECT sequence_id FROM outbox WHERE locked_by = $1 AND NOT processed ORDER BY 1", childID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		_ = rows.Scan(&id)
+		held = append(held, id)
+	}
+	rows.Close()
+	b := startNode(t, opts)
 	e.insertSpread(t, "s", 300, 12)
 	s.waitCount(t, 600, 60*time.Second)
 	if ids := s.checkOrder(t); len(ids) != 600 {
 		t.Fatalf("received %d distinct ids, want 600", len(ids))
 	}
+	// The journals of the nodes that took the killed node's rows over name
+	// it as the row's previous holder (outbox trace shows both nodes).
+	t.Logf("the killed node held %d row(s)", len(held))
+	for _, id := range held {
+		var from []string
+		for _, n := range []*Node{a, b} {
+			for _, j := range n.Journeys(connector.JourneyQuery{SequenceID: id}).Journeys {
+				from = append(from, j.TookOverFrom)
+			}
+		}
+		if len(from) != 1 || from[0] != childID {
+			t.Errorf("row %d: journals say taken over from %q, want exactly one journey naming %s", id, from, childID)
+		}
+	}
+	if len(held) == 0 {
+		return
+	}
+	// outbox trace's merge (monitor.RowJourney) over the live nodes'
+	// journals names both nodes and says why the first one is silent.
+	pool, err := dbconn.Pool(context.Background(), e.db.URL, "trace", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	journals := func(_ context.Context, q connector.JourneyQuery) ([]connector.JournalReply, error) {
+		return []connector.JournalReply{a.Journeys(q), b.Journeys(q)}, nil
+	}
+	states := func(context.Context) ([]connector.NodeState, error) {
+		return []connector.NodeState{a.State(), b.State()}, nil
+	}
+	m := monitor.New(pool, monitor.Options{Connector: monitor.InProcessNodes{States: states, Journeys: journals}})
+	j, err := m.RowJourney(context.Background(), monitor.JourneyParams{Query: connector.JourneyQuery{SequenceID: held[0]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j.Nodes) != 2 || j.Nodes[1] != childID || len(j.Notes) == 0 || !strings.Contains(strings.Join(j.Notes, " "), childID) {
+		t.Fatalf("trace of row %d: nodes %v, notes %q; want the live node and the killed %s, with a note", held[0], j.Nodes, j.Notes, childID)
+	}
+	t.Logf("trace of row %d: nodes %v; note: %s", held[0], j.Nodes, j.Notes[0])
 }

@@ -58,8 +58,10 @@ type Node struct {
 	deferredClaims                  atomic.Int64 // claim rounds skipped: held reached the cap
 	ablyState                       ablyWatch
 	share                           atomic.Value // string "i/n"
-	health                          *healthServer
+	health                          *connector.HealthServer
 	stopOnce                        sync.Once
+	jr                              *journal // nil when connector.journalSize is off
+	commitTS                        bool     // claims return commit times (track_commit_timestamp)
 }
 
 // Start registers a node and starts its loops. Stop it with Stop (clean)
@@ -105,6 +107,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		n.emit(connector.Event{Kind: connector.EventInfo, Message: msg})
 	}
 	n.m = newMetrics(n)
+	n.startJournal(ctx)
 	if opts.HealthAddr != "-" {
 		if n.health, err = startHealth(n); err != nil {
 			n.log.Warn("health server not started", "err", err)
@@ -139,7 +142,7 @@ func (n *Node) HealthAddr() string {
 	if n.health == nil {
 		return ""
 	}
-	return n.health.addr
+	return n.health.Addr()
 }
 
 // Events is the bus this node emits on.
@@ -165,6 +168,7 @@ func (n *Node) Stop(ctx context.Context) error {
 		defer cancel()
 		n.finalFlush(cctx)
 		if rel := n.unsentIDs(); len(rel) > 0 {
+			n.jr.many(rel, kReleased)
 			if e := n.store.OutboxRelease(cctx, OutboxReleaseParams{Node: n.id, IDs: rel}); e != nil {
 				err = fmt.Errorf("release locks: %w", e)
 			}
@@ -193,7 +197,7 @@ func (n *Node) Kill() {
 
 func (n *Node) close() {
 	if n.health != nil {
-		n.health.close()
+		n.health.Close()
 	}
 	n.pub.Close()
 	n.store.pool.Close()
@@ -284,7 +288,7 @@ func (n *Node) claimLoop() {
 			}
 			n.dbError("claim", err)
 			attempt++
-			if !sleepCtx(n.runCtx, backoff(n.opts.RetryMin, n.opts.RetryMax, attempt)) {
+			if !connector.Sleep(n.runCtx, backoff(n.opts.RetryMin, n.opts.RetryMax, attempt)) {
 				return
 			}
 			n.kick()
@@ -308,6 +312,8 @@ func (n *Node) claimRound(params OutboxClaimParams, dropSeq uint64) (more bool, 
 			n.lastFound.Store(time.Now().UnixNano())
 		}
 	}()
+	params.CommitTimes = n.commitTS
+	note := n.jr.claimStart()
 	for try := 0; try < 4; try++ {
 		res, err := n.store.OutboxClaim(n.runCtx, params)
 		if err != nil {
@@ -322,7 +328,9 @@ func (n *Node) claimRound(params OutboxClaimParams, dropSeq uint64) (more bool, 
 		n.share.Store(fmt.Sprintf("%d/%d", res.Share, res.Nodes))
 		if len(res.Rows) > 0 {
 			found = true
+			n.jr.claimed(res.Rows, note, time.Now())
 			if rel := n.dispatch(res, dropSeq); len(rel) > 0 {
+				n.jr.many(rel, kReleased)
 				n.log.Info("releasing rows claimed across a lock loss; they are claimed again in order", "rows", len(rel))
 				if err := n.store.OutboxRelease(n.runCtx, OutboxReleaseParams{Node: n.id, IDs: rel}); err != nil {
 					n.dbError("release", err) // their locks lapse instead
@@ -356,18 +364,6 @@ func backoff(lo, hi time.Duration, attempt int) time.Duration {
 	}
 	d = min(d, hi)
 	return d/2 + time.Duration(randInt63n(int64(d/2)+1))
-}
-
-// sleepCtx sleeps d or until ctx ends; it reports whether ctx is still live.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // busy reports whether a claim found rows within the last PollInterval: the

@@ -104,6 +104,9 @@ type Options struct {
 	LazyFence bool
 	// Nodes is how many nodes RunNodes starts in this process (1).
 	Nodes int
+	// JournalSize is how many rows each node's journal keeps (see
+	// Node.Journeys; connector.DefaultJournalSize); negative turns it off.
+	JournalSize int
 
 	// Logger receives the connector's logs (default: discard).
 	Logger *slog.Logger
@@ -145,6 +148,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Nodes == 0 {
 		o.Nodes = 1
+	}
+	if o.JournalSize == 0 {
+		o.JournalSize = connector.DefaultJournalSize
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -228,3 +234,9 @@ func (o *Options) permanent(code int) bool {
 // fenceMargin is how long before a lock's expiry the node stops sending
 // rows under it.
 func (o *Options) fenceMargin() time.Duration { return o.LockTTL / 5 }
+
+// fenceExtendBelow is the remaining lock time under which a fence extends
+// a lock instead of only reading it: a lock is pushed forward once a
+// third of its TTL has passed, so every attempt still starts with at
+// least two thirds of the TTL left, less the margin.
+func (o *Options) fenceExtendBelow() time.Duration { return o.LockTTL * 2 / 3 }

@@ -57,7 +57,7 @@ func (n *Node) State() connector.NodeState {
 	s := connector.NodeState{Node: n.id, Kind: "postgres", PID: os.Getpid(), Share: n.share.Load().(string),
 		Time: time.Now().UTC(), DeferredClaims: n.deferredClaims.Load(), LastNotification: unixTime(n.lastNote.Load()),
 		LastClaim: unixTime(n.lastFound.Load()), Paced: n.pub.Paced(), Ably: n.ablyState.get(n.pub.ConnState()),
-		EventsDropped: n.bus.Dropped(), Channels: []connector.ChannelState{}}
+		EventsDropped: n.bus.Dropped(), Channels: []connector.ChannelState{}, Stages: n.Stages()}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	s.Held, s.AwaitingCompletion = n.held, len(n.acked)

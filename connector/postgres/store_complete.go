@@ -33,6 +33,54 @@ WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2 AND NOT processed RETUR
 	return idSet(rows)
 }
 
+// OutboxFenceParams say which locks to confirm before a publish attempt.
+type OutboxFenceParams struct {
+	// Node is the lock holder.
+	Node string
+	// IDs are the rows about to be sent.
+	IDs []int64
+	// LockTTL is the new lock duration, from the database's now, of a lock
+	// that is extended.
+	LockTTL time.Duration
+	// ExtendBelow is the remaining lock time under which a lock is
+	// extended; a lock with more left is only read.
+	ExtendBelow time.Duration
+}
+
+// OutboxFence is the per-attempt fence: it confirms the node still holds
+// ids and returns each held row's remaining lock time (from the
+// database's now); a row not returned must not be sent. Locks with less
+// than ExtendBelow left are extended to LockTTL; the others are only
+// read, so a fence round with nothing to extend writes nothing and waits
+// for no WAL flush. Both parts run in one statement on one snapshot: a
+// row is either extended or read, never both.
+func (s *Store) OutboxFence(ctx context.Context, p OutboxFenceParams) (map[int64]time.Duration, error) {
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`WITH ext AS (
+  UPDATE %[1]s SET lock_expiry = %[2]s + $3::bigint * interval '1 microsecond'
+  WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2 AND NOT processed
+    AND lock_expiry < %[2]s + $4::bigint * interval '1 microsecond'
+  RETURNING sequence_id, lock_expiry)
+SELECT sequence_id, (extract(epoch FROM lock_expiry - %[2]s) * 1000000)::bigint FROM ext
+UNION ALL
+SELECT sequence_id, (extract(epoch FROM lock_expiry - %[2]s) * 1000000)::bigint FROM %[1]s
+WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2 AND NOT processed
+  AND lock_expiry >= %[2]s + $4::bigint * interval '1 microsecond'`, s.outbox, sqlNow),
+		p.IDs, p.Node, p.LockTTL.Microseconds(), p.ExtendBelow.Microseconds())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	left := make(map[int64]time.Duration, len(p.IDs))
+	for rows.Next() {
+		var id, us int64
+		if err := rows.Scan(&id, &us); err != nil {
+			return nil, err
+		}
+		left[id] = time.Duration(us) * time.Microsecond
+	}
+	return left, rows.Err()
+}
+
 // OutboxReleaseParams say which locks to drop.
 type OutboxReleaseParams struct {
 	// Node is the lock holder.

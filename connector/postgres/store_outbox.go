@@ -30,11 +30,21 @@ type OutboxClaimParams struct {
 	// Room lowers ChannelCap for channels the node already holds rows of:
 	// channel → rows it may still take.
 	Room map[string]int
+	// CommitTimes returns each row's commit time (needs
+	// track_commit_timestamp = on; see Store.CommitTimestamps).
+	CommitTimes bool
 }
 
 // ClaimedRow is a row locked for this node.
 type ClaimedRow struct {
 	connector.Row
+	// Committed is when the claimed version of the row was committed
+	// (pg_xact_commit_timestamp of its xmin), nil unless
+	// OutboxClaimParams.CommitTimes.
+	Committed *time.Time
+	// PreviousHolder is the node whose lapsed lock this claim replaced
+	// ("" when the row was not locked): a takeover.
+	PreviousHolder string
 }
 
 // OutboxClaimResult is what a claim got.
@@ -179,7 +189,8 @@ SELECT me.idx, me.n, c.channel, coalesce(c.rows, 0), coalesce(c.locked, false) F
     SELECT 1 FROM %[1]s o WHERE o.channel = ch AND NOT o.processed AND o.lock_expiry >= %[2]s
       AND o.locked_by IS NOT NULL AND o.locked_by <> $4)
 ), locked AS (
-  SELECT sequence_id, channel FROM %[1]s
+  SELECT sequence_id, channel, CASE WHEN $9::bool THEN pg_xact_commit_timestamp(xmin) END AS committed,
+    locked_by AS prev_holder FROM %[1]s
   WHERE channel IN (SELECT ch FROM free) AND NOT processed AND (locked_by IS NULL OR lock_expiry < %[2]s)
     AND sequence_id <> ALL($3::bigint[])
   ORDER BY sequence_id LIMIT $2 FOR UPDATE SKIP LOCKED
@@ -199,9 +210,10 @@ SELECT me.idx, me.n, c.channel, coalesce(c.rows, 0), coalesce(c.locked, false) F
   WHERE keep AND nth <= coalesce((SELECT r.room FROM unnest($6::text[], $7::int[]) AS r(ch, room) WHERE r.ch = s.channel), $8)
 )
 UPDATE %[1]s o SET locked_by = $4, lock_expiry = %[2]s + $5::bigint * interval '1 microsecond'
-WHERE o.sequence_id = ANY(ARRAY(SELECT sequence_id FROM prefix))
-RETURNING o.sequence_id, o.mutation_id, o.channel, o.name, o.rejected, o.data::text, o.headers::text`, s.outbox, sqlNow),
-		mine, p.Limit, p.Held, p.Node, p.LockTTL.Microseconds(), roomCh, room, chanCap)
+FROM locked l WHERE l.sequence_id = o.sequence_id AND o.sequence_id = ANY(ARRAY(SELECT sequence_id FROM prefix))
+RETURNING o.sequence_id, o.mutation_id, o.channel, o.name, o.rejected, o.data::text, o.headers::text, l.committed,
+  coalesce(l.prev_holder, '')`, s.outbox, sqlNow),
+		mine, p.Limit, p.Held, p.Node, p.LockTTL.Microseconds(), roomCh, room, chanCap, p.CommitTimes)
 	b.Queue("COMMIT")
 	br = c.SendBatch(ctx, b)
 	got := map[string]bool{}
@@ -210,7 +222,7 @@ RETURNING o.sequence_id, o.mutation_id, o.channel, o.name, o.rejected, o.data::t
 		for rows.Next() {
 			var r ClaimedRow
 			var data, headers *string
-			if err = rows.Scan(&r.SequenceID, &r.MutationID, &r.Channel, &r.Name, &r.Rejected, &data, &headers); err != nil {
+			if err = rows.Scan(&r.SequenceID, &r.MutationID, &r.Channel, &r.Name, &r.Rejected, &data, &headers, &r.Committed, &r.PreviousHolder); err != nil {
 				break
 			}
 			if data != nil {

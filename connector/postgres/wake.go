@@ -99,7 +99,7 @@ func (n *Node) listen(notes chan<- struct{}) {
 		attempt++
 		n.log.Warn("LISTEN connection lost; reconnecting", "err", err, "attempt", attempt)
 		n.emit(connector.Event{Kind: connector.EventInfo, Message: "LISTEN connection lost: " + err.Error()})
-		if !sleepCtx(n.runCtx, backoff(n.opts.RetryMin, min(n.opts.RetryMax, n.opts.SafetyPoll), attempt)) {
+		if !connector.Sleep(n.runCtx, backoff(n.opts.RetryMin, min(n.opts.RetryMax, n.opts.SafetyPoll), attempt)) {
 			return
 		}
 	}
@@ -129,7 +129,9 @@ func (n *Node) listenOnce(notes chan<- struct{}, attempt *int) error {
 			return err
 		}
 		n.m.notifications.Inc()
-		n.lastNote.Store(time.Now().UnixNano())
+		now := time.Now().UnixNano()
+		n.lastNote.Store(now)
+		n.jr.notified(now)
 		select {
 		case notes <- struct{}{}:
 		default:

@@ -99,7 +99,9 @@ func (e *UnreachableError) Error() string {
 // not a network failure (for example an Ably error such as a bad key).
 // fallbackHost names the host when the error does not.
 func Unreachable(err error, fallbackHost string) *UnreachableError {
-	if err == nil {
+	if ei, ok := err.(*ably.ErrorInfo); err == nil || ok && ei == nil {
+		// a state change without a reason carries a nil *ably.ErrorInfo,
+		// which is a non-nil error whose methods panic
 		return nil
 	}
 	host := fallbackHost

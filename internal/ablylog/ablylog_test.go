@@ -77,6 +77,15 @@ func TestSDKLogsAreRedacted(t *testing.T) {
 	}
 }
 
+// TestUnreachableNilReason: a connection state change without a reason
+// passes a nil *ably.ErrorInfo; it is not a network failure.
+func TestUnreachableNilReason(t *testing.T) {
+	var reason *ably.ErrorInfo
+	if u := Unreachable(reason, "h"); u != nil {
+		t.Fatalf("Unreachable(nil *ErrorInfo) = %v, want nil", u)
+	}
+}
+
 func TestUnreachableDNS(t *testing.T) {
 	err := fmt.Errorf("dial: %w", &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "main.realtime.ably.net", IsNotFound: true}})
 	u := Unreachable(err, "x")

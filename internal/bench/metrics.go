@@ -10,17 +10,21 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/livesync-dev/livesync-dev/connector"
 )
 
 // histogram is one Prometheus histogram summed over the connector's nodes:
 // cumulative bucket counts by upper bound, sum and count.
 type histogram struct {
+	name    string // the metric name
+	labels  string // its labels except le (`stage="claim_publish"`), "" for none
 	buckets map[float64]float64
 	sum     float64
 	count   float64
 }
 
-// histograms maps a histogram's name to its value.
+// histograms maps a histogram's name and labels (histKey) to its value.
 type histograms map[string]*histogram
 
 // scrapeHistograms reads every histogram from each node's /metrics (text
@@ -47,17 +51,20 @@ func scrapeHistograms(ctx context.Context, addrs []string) (histograms, error) {
 	return out, nil
 }
 
-// parseHistograms adds the histograms of a text exposition to into.
-// Labelled histograms are summed over their labels (except le).
+// parseHistograms adds the histograms of a text exposition to into. Each
+// label set is its own series (livesync_row_stage_seconds has one per
+// stage), summed over nodes.
 func parseHistograms(r io.Reader, into histograms) error {
 	types := map[string]string{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	get := func(name string) *histogram {
-		h := into[name]
+	get := func(name, labels string) *histogram {
+		labels = withoutLabel(labels, "le")
+		k := histKey(name, labels)
+		h := into[k]
 		if h == nil {
-			h = &histogram{buckets: map[float64]float64{}}
-			into[name] = h
+			h = &histogram{name: name, labels: labels, buckets: map[float64]float64{}}
+			into[k] = h
 		}
 		return h
 	}
@@ -86,11 +93,11 @@ func parseHistograms(r io.Reader, into histograms) error {
 			if err != nil {
 				continue
 			}
-			get(strings.TrimSuffix(name, "_bucket")).buckets[bound] += value
+			get(strings.TrimSuffix(name, "_bucket"), labels).buckets[bound] += value
 		case strings.HasSuffix(name, "_sum") && types[strings.TrimSuffix(name, "_sum")] == "histogram":
-			get(strings.TrimSuffix(name, "_sum")).sum += value
+			get(strings.TrimSuffix(name, "_sum"), labels).sum += value
 		case strings.HasSuffix(name, "_count") && types[strings.TrimSuffix(name, "_count")] == "histogram":
-			get(strings.TrimSuffix(name, "_count")).count += value
+			get(strings.TrimSuffix(name, "_count"), labels).count += value
 		}
 	}
 	return sc.Err()
@@ -120,6 +127,27 @@ func splitSample(line string) (name, labels string, value float64, ok bool) {
 	return name, labels, v, err == nil
 }
 
+// histKey names one series: name, or name{labels}.
+func histKey(name, labels string) string {
+	if labels == "" {
+		return name
+	}
+	return name + "{" + labels + "}"
+}
+
+// withoutLabel drops key from a label list.
+func withoutLabel(labels, key string) string {
+	var keep []string
+	for _, part := range strings.Split(labels, ",") {
+		part = strings.TrimSpace(part)
+		if k, _, ok := strings.Cut(part, "="); part == "" || (ok && k == key) {
+			continue
+		}
+		keep = append(keep, part)
+	}
+	return strings.Join(keep, ",")
+}
+
 func labelValue(labels, key string) (string, bool) {
 	for _, part := range strings.Split(labels, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
@@ -132,7 +160,7 @@ func labelValue(labels, key string) (string, bool) {
 
 // minus returns h − base (the observations between two scrapes).
 func (h *histogram) minus(base *histogram) *histogram {
-	d := &histogram{buckets: map[float64]float64{}, sum: h.sum, count: h.count}
+	d := &histogram{name: h.name, labels: h.labels, buckets: map[float64]float64{}, sum: h.sum, count: h.count}
 	for b, v := range h.buckets {
 		d.buckets[b] = v
 	}
@@ -176,24 +204,44 @@ func (h *histogram) quantile(q float64) float64 {
 }
 
 // stages turns the histograms observed during a phase into report rows,
-// sorted by name. Values in seconds are reported in milliseconds.
+// sorted by name, the row stages in journey order. Values in seconds are
+// reported in milliseconds.
 func stages(phase string, now, before histograms) []Stage {
 	var out []Stage
-	for name, h := range now {
-		d := h.minus(before[name])
+	for key, h := range now {
+		d := h.minus(before[key])
 		if d.count <= 0 {
 			continue
 		}
 		scale, unit := 1.0, ""
-		if strings.HasSuffix(name, "_seconds") {
+		if strings.HasSuffix(h.name, "_seconds") {
 			scale, unit = 1000, "ms"
 		}
-		out = append(out, Stage{Phase: phase, Name: name, Unit: unit, Count: int64(d.count),
+		row, _ := labelValue(h.labels, "stage")
+		out = append(out, Stage{Phase: phase, Name: h.name, Labels: h.labels, RowStage: row, Unit: unit, Count: int64(d.count),
 			Mean: round(d.sum/d.count*scale, 3), P50: round(d.quantile(0.5)*scale, 3),
 			P90: round(d.quantile(0.9)*scale, 3), P99: round(d.quantile(0.99)*scale, 3)})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		if a, b := stageOrder(out[i].RowStage), stageOrder(out[j].RowStage); a != b {
+			return a < b
+		}
+		return out[i].Labels < out[j].Labels
+	})
 	return out
+}
+
+// stageOrder is a row stage's place in a journey (unknown ones last).
+func stageOrder(s string) int {
+	for i, st := range connector.Stages {
+		if string(st) == s {
+			return i
+		}
+	}
+	return len(connector.Stages)
 }
 
 func round(v float64, digits int) float64 {

@@ -45,3 +45,39 @@ func TestHistograms(t *testing.T) {
 		t.Errorf("stage from the delta wrong: %+v", st)
 	}
 }
+
+const stageExposition = `# TYPE livesync_row_stage_seconds histogram
+livesync_row_stage_seconds_bucket{stage="publish_ack",le="0.001"} 0
+livesync_row_stage_seconds_bucket{stage="publish_ack",le="0.01"} 10
+livesync_row_stage_seconds_bucket{stage="publish_ack",le="+Inf"} 10
+livesync_row_stage_seconds_sum{stage="publish_ack"} 0.05
+livesync_row_stage_seconds_count{stage="publish_ack"} 10
+livesync_row_stage_seconds_bucket{stage="commit_notify",le="0.001"} 4
+livesync_row_stage_seconds_bucket{stage="commit_notify",le="0.01"} 4
+livesync_row_stage_seconds_bucket{stage="commit_notify",le="+Inf"} 4
+livesync_row_stage_seconds_sum{stage="commit_notify"} 0.002
+livesync_row_stage_seconds_count{stage="commit_notify"} 4
+`
+
+// TestRowStagesStaySeparate: the stage label makes one series per stage
+// (not one sum over the stages), reported in journey order.
+func TestRowStagesStaySeparate(t *testing.T) {
+	h := histograms{}
+	for i := 0; i < 2; i++ { // two nodes
+		if err := parseHistograms(strings.NewReader(exposition+stageExposition), h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := stages("latency", h, nil)
+	if len(st) != 3 {
+		t.Fatalf("want the publish histogram and two stages, got %+v", st)
+	}
+	c, p := st[1], st[2]
+	if c.RowStage != "commit_notify" || c.Labels != `stage="commit_notify"` || c.Count != 8 || c.P99 > 1 {
+		t.Errorf("commit_notify: %+v", c)
+	}
+	// publish_ack: every observation in (1ms, 10ms]; the median interpolates to 5.5ms.
+	if p.RowStage != "publish_ack" || p.Count != 20 || math.Abs(p.P50-5.5) > 1e-9 || math.Abs(p.Mean-5) > 1e-9 {
+		t.Errorf("publish_ack: %+v", p)
+	}
+}

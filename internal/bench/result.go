@@ -116,6 +116,13 @@ type Stage struct {
 	Phase string `json:"phase"`
 	// Name is the histogram's metric name.
 	Name string `json:"name"`
+	// Labels are the series' labels except le (`stage="claim_publish"`),
+	// absent for an unlabelled histogram.
+	Labels string `json:"labels,omitempty"`
+	// RowStage is the row journey's stage (connector.Stage) for
+	// livesync_row_stage_seconds: commit_notify, notify_claim,
+	// claim_publish, publish_ack, ack_complete.
+	RowStage string `json:"rowStage,omitempty"`
 	// Unit is "ms" for histograms in seconds, "" when unscaled.
 	Unit string `json:"unit"`
 	// Count is the number of observations in the phase.

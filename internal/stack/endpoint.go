@@ -170,7 +170,17 @@ func (s *Stack) ConnectorTuning() postgres.Options {
 		PublishMode:              c.PublishMode,
 		HealthAddr:               c.HealthAddr,
 		Nodes:                    c.Nodes,
+		JournalSize:              journalSize(c.JournalSize),
 	}
+}
+
+// journalSize maps connector.journalSize (0 = off) onto the node option
+// (negative = off).
+func journalSize(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // TailParams choose what a live tail subscribes to.
@@ -237,7 +247,8 @@ func (s *Stack) LocalAblyOptions() ablylocal.Options {
 	return ablylocal.Options{
 		Addr: l.Addr, DedupeWindow: l.DedupeWindow, HistoryLimit: l.HistoryLimit,
 		HistoryTTL: l.HistoryTTL, Limits: l.Limits, MaxIdleInterval: l.MaxIdleInterval,
-		Faults: append([]fault.Rule(nil), l.Faults...),
+		ConnectionStateTTL: l.ConnectionStateTTL,
+		Faults:             append([]fault.Rule(nil), l.Faults...),
 	}
 }
 

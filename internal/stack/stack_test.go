@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/livesync-dev/livesync-dev/internal/stack"
 )
@@ -104,5 +105,32 @@ func TestLoadRefusesABadFileByLine(t *testing.T) {
 	var ce *stack.ConfigError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "livesync.yaml:2") {
 		t.Fatalf("error %v: want a ConfigError naming line 2", err)
+	}
+}
+
+// TestLocalAblyConnectionStateTTL: ably.local.connectionStateTTL (file or
+// env) reaches the endpoint's options; Ably's 2m is the default.
+func TestLocalAblyConnectionStateTTL(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(t.TempDir(), "livesync.yaml") // not found from dir
+	if err := os.WriteFile(file, []byte("ably:\n  local:\n    connectionStateTTL: 5s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		file string
+		env  []string
+		want time.Duration
+	}{
+		{"", []string{}, 2 * time.Minute},
+		{file, []string{}, 5 * time.Second},
+		{file, []string{"LIVESYNC_ABLY_LOCAL_CONNECTION_STATE_TTL=30s"}, 30 * time.Second},
+	} {
+		s, err := stack.Load(stack.Params{ConfigFile: c.file, Env: c.env, Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.LocalAblyOptions().ConnectionStateTTL; got != c.want {
+			t.Errorf("file %q env %v: connectionStateTTL %v, want %v", c.file, c.env, got, c.want)
+		}
 	}
 }

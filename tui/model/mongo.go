@@ -1,23 +1,16 @@
 package model
 
-import (
-	"context"
-
-	"github.com/livesync-dev/livesync-dev/connector/mongo"
-)
-
-// MongoSource is implemented by a Source that runs the MongoDB connector;
-// the overview then shows its stream state. (Optional, so sources without
-// MongoDB need nothing.)
-type MongoSource interface {
-	// MongoState returns the Mongo connector's state; false when none runs.
-	MongoState() (mongo.State, bool)
-}
+import "context"
 
 // MongoInserter is implemented by a Source that can write test documents
 // into the watched MongoDB collection (the insert form offers it when the
-// Mongo connector runs).
+// Mongo connector runs). The Mongo connector's state itself reaches the
+// dashboard in the snapshot (Snapshot.Connectors, Kind "mongo"), like the
+// outbox nodes'.
 type MongoInserter interface {
+	// MongoAvailable reports whether documents can be written (a Mongo
+	// connector runs in this process).
+	MongoAvailable() bool
 	// MongoInsert inserts count copies of doc (a JSON object, relaxed
 	// Extended JSON) and returns their _ids.
 	MongoInsert(ctx context.Context, doc string, count int) ([]string, error)

@@ -27,6 +27,9 @@ type Source interface {
 	Delete(ctx context.Context, p monitor.OutboxActionParams) (monitor.ActionResult, error)
 	// Insert writes rows as an application would and returns their ids.
 	Insert(ctx context.Context, p monitor.OutboxInsertParams) ([]int64, error)
+	// Journey traces one row through the outbox, the live nodes' journals
+	// and the local endpoint (monitor.Monitor.RowJourney, as `outbox trace`).
+	Journey(ctx context.Context, q connector.JourneyQuery) (*monitor.Journey, error)
 	// Occupancy returns a channel's occupancy metrics.
 	Occupancy(ctx context.Context, channel string) (monitor.Occupancy, error)
 	// TailMessages delivers messages received on the tailed channels; nil

@@ -27,11 +27,14 @@ type Options struct {
 	Buses []*connector.Bus
 	// Endpoint is the Ably REST endpoint for channel occupancy; nil: none.
 	Endpoint *monitor.Endpoint
+	// EndpointRecords reads the local endpoint's record of a message for
+	// row journeys; nil when the endpoint is not local.
+	EndpointRecords monitor.EndpointRecords
 	// EventBuffer is each bus subscription's buffer (default 4096).
 	EventBuffer int
-	// Mongo is the Mongo connector this process runs; nil: none.
-	Mongo *mongo.Connector
-	// MongoDocs writes test documents into the watched collection; nil: none.
+	// MongoDocs writes test documents into the watched collection of the
+	// Mongo connector this process runs; nil: none. (The connector's state
+	// comes with the monitor's snapshot, as connector.NodeState.)
 	MongoDocs *mongo.Driver
 }
 
@@ -173,6 +176,11 @@ func (s *Source) Delete(ctx context.Context, p monitor.OutboxActionParams) (moni
 func (s *Source) Insert(ctx context.Context, p monitor.OutboxInsertParams) ([]int64, error) {
 	s.attach([]string{p.Channel})
 	return s.opts.Monitor.OutboxInsert(ctx, p)
+}
+
+// Journey implements model.Source.
+func (s *Source) Journey(ctx context.Context, q connector.JourneyQuery) (*monitor.Journey, error) {
+	return s.opts.Monitor.RowJourney(ctx, monitor.JourneyParams{Query: q, Endpoint: s.opts.EndpointRecords})
 }
 
 // Occupancy implements model.Source.

@@ -40,15 +40,11 @@ func (f *InsertForm) mongoParams() (string, int, error) {
 // mongoOffered reports whether the source runs the Mongo connector and
 // can write documents.
 func (a *App) mongoOffered() (model.MongoInserter, bool) {
-	ms, ok := a.opts.Source.(model.MongoSource)
-	if !ok {
-		return nil, false
-	}
-	if _, running := ms.MongoState(); !running {
-		return nil, false
-	}
 	mi, ok := a.opts.Source.(model.MongoInserter)
-	return mi, ok
+	if !ok || !mi.MongoAvailable() {
+		return nil, false
+	}
+	return mi, true
 }
 
 // insertMongo writes documents in the background and reports their _ids.

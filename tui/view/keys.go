@@ -62,6 +62,9 @@ func (a *App) overlayKey(ev *tcell.EventKey) {
 		a.quit()
 		return
 	}
+	if j, ok := a.overlay.(*JourneyView); ok && a.journeyKey(j, ev) {
+		return
+	}
 	if h := a.overlay.InputHandler(); h != nil {
 		h(ev, a.focus)
 	}
@@ -212,6 +215,12 @@ func (a *App) do(act model.Action) bool {
 			a.focusIdx[a.screen]++
 			a.focusPanel()
 			return true
+		}
+		if t, ok := p.(tracer); ok {
+			if q, title, ok := t.JourneyQuery(); ok {
+				a.openJourney(q, title)
+				return true
+			}
 		}
 		a.inspect()
 	case model.ActCopy:

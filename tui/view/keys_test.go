@@ -230,7 +230,8 @@ func TestFilterEscRestoresPrevious(t *testing.T) {
 func TestInspectSortedExactAndCopy(t *testing.T) {
 	b := setup(t, 5, nil)
 	b.typ("2")
-	b.key(tcell.KeyEnter)
+	b.key(tcell.KeyEnter) // the row's journey
+	b.key(tcell.KeyEnter) // its JSON
 	ins, ok := b.app.Overlay().(*view.Inspector)
 	if !ok {
 		t.Fatalf("overlay = %T, want inspector", b.app.Overlay())
@@ -246,9 +247,10 @@ func TestInspectSortedExactAndCopy(t *testing.T) {
 	if string(b.copied) != doc {
 		t.Fatalf("copied %q, want the document", b.copied)
 	}
+	b.key(tcell.KeyEscape) // back to the journey
 	b.key(tcell.KeyEscape)
 	if b.app.Overlay() != nil {
-		t.Fatal("esc did not close the inspector")
+		t.Fatal("esc did not close the inspector and the journey")
 	}
 	b.copied = nil
 	b.typ("c")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
+	"github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/monitor"
 )
 
@@ -143,6 +144,15 @@ func (o *OutboxPanel) current() (monitor.Row, bool) {
 		return monitor.Row{}, false
 	}
 	return o.pager.row(r)
+}
+
+// JourneyQuery implements tracer: Enter opens the selected row's journey.
+func (o *OutboxPanel) JourneyQuery() (connector.JourneyQuery, string, bool) {
+	row, ok := o.current()
+	if !ok {
+		return connector.JourneyQuery{}, "", false
+	}
+	return connector.JourneyQuery{SequenceID: row.SequenceID}, "row " + strconv.FormatInt(row.SequenceID, 10), true
 }
 
 // Inspect returns the selected row as JSON.

@@ -75,6 +75,7 @@ func (o *Overview) Lines(width int) []string {
 		"  oldest " + o.age(ob.OldestPendingAgeSeconds, threshold) +
 		"  claimable " + o.age(ob.OldestClaimableAgeSeconds, threshold) +
 		"  awaiting ACK " + mark(ob.LockedAtLeast) + fmtCount(ob.Locked)
+	lines[2] = o.withStages(lines[2], width)
 	spark := min(max((width-44)/2, 4), 30)
 	lines[3] = "Insert " + pad(fmtRate(s.Rates.InsertPerSecond), 9) + t.paint(t.Dim, Sparkline(ringValues(st.Insert.Len(), st.Insert.At, st.Insert.Base()), spark)) +
 		"  Publish " + pad(fmtRate(s.Rates.PublishPerSecond), 9) + t.paint(t.Dim, Sparkline(ringValues(st.Publish.Len(), st.Publish.At, st.Publish.Base()), spark))

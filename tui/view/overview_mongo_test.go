@@ -8,43 +8,54 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
-	"github.com/livesync-dev/livesync-dev/connector/mongo"
+	"github.com/livesync-dev/livesync-dev/connector"
+	"github.com/livesync-dev/livesync-dev/monitor"
 	"github.com/livesync-dev/livesync-dev/tui/internal/fake"
 	"github.com/livesync-dev/livesync-dev/tui/view"
 )
 
-// mongoSource is the fake source plus a Mongo connector state.
-type mongoSource struct {
-	*fake.Source
-	st mongo.State
+// mongoSnapshot adds a Mongo connector's state (as the monitor reports it:
+// connector.NodeState in Connectors, its diagnosis in StuckConnectors) to
+// the fake source's snapshot.
+func mongoSnapshot(o *view.Options, st connector.MongoState, stuck ...monitor.StuckConnector) {
+	src := o.Source.(*fake.Source)
+	snap := *src.Snap
+	snap.Connectors = append(append([]connector.NodeState(nil), snap.Connectors...),
+		connector.NodeState{Node: "mongo:orders", Kind: connector.KindMongo, Mongo: &st})
+	snap.StuckConnectors = stuck
+	src.Snap = &snap
 }
 
-func (m *mongoSource) MongoState() (mongo.State, bool) { return m.st, true }
-
-// TestOverviewShowsMongo: with a Mongo connector the overview shows its
-// stream state, rate, token age, 72004 skips and a stuck error code;
-// without one nothing changes (the goldens cover that).
+// TestOverviewShowsMongo: with a Mongo connector in the snapshot the
+// overview shows its stream state, rate, token age, 72004 skips and, when
+// the monitor finds it stuck, the error code and reason; the Stuck
+// screen's Diagnosis pane says what to do. Without one nothing changes
+// (the goldens cover that).
 func TestOverviewShowsMongo(t *testing.T) {
 	stored := time.Now()
-	var ms *mongoSource
 	b := setup(t, 3, func(o *view.Options) {
-		ms = &mongoSource{Source: o.Source.(*fake.Source), st: mongo.State{Stream: mongo.StreamStuck, EventsPerSecond: 12,
-			TokenStoredAt: &stored, TokenAgeSeconds: 3, SkippedNoChannel: 2, LastErrorCode: mongo.CodeHistoryLost}}
-		o.Source = ms
+		mongoSnapshot(o, connector.MongoState{Stream: connector.MongoStuck, EventsPerSecond: 12, TokenStored: &stored, TokenAgeSeconds: 3,
+			SkippedNoChannel: 2, LastError: &connector.ErrorInfo{Code: 72008, Message: "72008: change stream history lost"}},
+			monitor.StuckConnector{Node: "mongo:orders", Kind: "mongo", Source: "app.orders", Reason: monitor.HistoryLost, ErrorCode: 72008,
+				Detail: "change stream history lost", Action: "delete the token: db.getSiblingDB(\"app\").ably.deleteOne({_id: \"orders\"})"})
 	})
 	text := b.screenText(t)
-	for _, want := range []string{"Mongo stuck 12.0/s token 3.0s", "no-channel 2", "error 72008"} {
+	for _, want := range []string{"Mongo stuck 12.0/s token 3.0s", "no-channel 2", "error 72008 history-lost"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("overview lacks %q:\n%s", want, strings.SplitN(text, "\n", 3)[1])
 		}
 	}
+	b.typ("4")
+	contains(t, b.screenText(t), "Connector mongo:orders (app.orders) [history-lost]", "ably.deleteOne")
 }
 
 // insertingMongo also records MongoDB inserts.
 type insertingMongo struct {
-	mongoSource
+	*fake.Source
 	docs []string
 }
+
+func (m *insertingMongo) MongoAvailable() bool { return true }
 
 func (m *insertingMongo) MongoInsert(_ context.Context, doc string, count int) ([]string, error) {
 	for range count {
@@ -59,7 +70,7 @@ func (m *insertingMongo) MongoInsert(_ context.Context, doc string, count int) (
 func TestInsertFormOffersMongo(t *testing.T) {
 	var ms *insertingMongo
 	b := setup(t, 5, func(o *view.Options) {
-		ms = &insertingMongo{mongoSource: mongoSource{Source: o.Source.(*fake.Source), st: mongo.State{Stream: mongo.StreamStreaming}}}
+		ms = &insertingMongo{Source: o.Source.(*fake.Source)}
 		o.Source = ms
 	})
 	b.typ("i")

@@ -3,10 +3,12 @@ package view
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
 
+	"github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/monitor"
 	"github.com/livesync-dev/livesync-dev/tui/model"
 )
@@ -105,8 +107,10 @@ func (s *StuckPanel) Update() {
 // showDetail shows the selected row's diagnosis.
 func (s *StuckPanel) showDetail() {
 	r := s.list.row()
+	conns := connectorDiagnosis(s.env.state.Snap)
+	s.Flex.ResizeItem(s.detail, diagnosisHeight(conns), 0)
 	if r < 0 || r >= len(s.rows) {
-		s.detail.SetText("No stuck rows.")
+		s.detail.SetText(strings.TrimSpace("No stuck rows.\n\n" + conns))
 		return
 	}
 	st := s.rows[r]
@@ -120,7 +124,21 @@ func (s *StuckPanel) showDetail() {
 	if st.ErrorCode != 0 {
 		text += "\nAbly error " + strconv.Itoa(st.ErrorCode) + ": " + st.ErrorMessage
 	}
+	if conns != "" {
+		text += "\n\n" + conns
+	}
 	s.detail.SetText(text)
+}
+
+// JourneyQuery implements tracer: Enter opens the selected row's journey
+// (the diagnosis on top).
+func (s *StuckPanel) JourneyQuery() (connector.JourneyQuery, string, bool) {
+	r := s.list.row()
+	if r < 0 || r >= len(s.rows) {
+		return connector.JourneyQuery{}, "", false
+	}
+	id := s.rows[r].SequenceID
+	return connector.JourneyQuery{SequenceID: id}, "row " + strconv.FormatInt(id, 10), true
 }
 
 // Inspect returns the selected stuck row as JSON.

@@ -2,11 +2,13 @@ package view
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
 
+	"github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/tui/model"
 )
 
@@ -123,6 +125,23 @@ func (t *TailPanel) Following() bool { return t.f.follow }
 // InputHandler pauses when the user scrolls up.
 func (t *TailPanel) InputHandler() func(*tcell.EventKey, func(tview.Primitive)) {
 	return t.f.wrapInput(t.panel.InputHandler())
+}
+
+// JourneyQuery implements tracer: a message's id is its row's sequence_id
+// (what the connector publishes), so Enter opens that row's journey; a
+// message whose id is not a row id (published by someone else) is
+// inspected instead.
+func (t *TailPanel) JourneyQuery() (connector.JourneyQuery, string, bool) {
+	r := t.row()
+	e, _, ok := t.f.view.At(r)
+	if r < 0 || !ok {
+		return connector.JourneyQuery{}, "", false
+	}
+	id, err := strconv.ParseInt(e.ID, 10, 64)
+	if err != nil || id < 1 {
+		return connector.JourneyQuery{}, "", false
+	}
+	return connector.JourneyQuery{SequenceID: id}, "message " + e.ID + " on " + e.Channel, true
 }
 
 // Inspect returns the selected message as JSON.

@@ -25,7 +25,13 @@ type Source struct {
 	Tail chan monitor.TailMessage
 	Ev   chan connector.Event
 
+	// Journeys are the journeys Journey answers, by row id; a row not
+	// here is nowhere (monitor.NotFoundMessage).
+	Journeys map[int64]*monitor.Journey
+
 	mu sync.Mutex
+	// Traced records every Journey query.
+	Traced []connector.JourneyQuery
 	// Lists records every OutboxList call.
 	Lists []monitor.OutboxListParams
 	// Retries, Deletes and Inserts record the writes.
@@ -121,6 +127,17 @@ func (s *Source) Insert(_ context.Context, p monitor.OutboxInsertParams) ([]int6
 		ids[i] = s.Rows
 	}
 	return ids, nil
+}
+
+// Journey implements model.Source from Journeys.
+func (s *Source) Journey(_ context.Context, q connector.JourneyQuery) (*monitor.Journey, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Traced = append(s.Traced, q)
+	if j, ok := s.Journeys[q.SequenceID]; ok {
+		return j, nil
+	}
+	return &monitor.Journey{Query: q, Message: monitor.NotFoundMessage, Status: "unknown"}, nil
 }
 
 // Occupancy implements model.Source.
