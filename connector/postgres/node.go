@@ -82,7 +82,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	n.store = NewStore(pool, opts.Names)
 	n.pub, err = connector.NewPublisher(connector.PublisherOptions{ClientOptions: opts.Ably, Pace: opts.RealAbly,
 		RESTBatch: opts.PublishMode == PublishRESTBatch, Connections: opts.AblyConnections,
-		Logger:    n.log, OnState: func(state string, reason error) {
+		Logger: n.log, OnState: func(state string, reason error) {
 			n.ablyState.onState(state, reason)
 			if reason != nil {
 				n.log.Debug("ably connection", "state", state, "reason", ablylog.Redact(reason.Error()))
