@@ -20,7 +20,7 @@ import (
 
 // Node is one running connector node: a row in the nodes table, a share of
 // the channels, its own database pool, LISTEN connection and Ably
-// connection.
+// connections (AblyConnections).
 type Node struct {
 	id    string
 	opts  Options
