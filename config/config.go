@@ -110,7 +110,7 @@ type Connector struct {
 	// RetainProcessed keeps published rows (processed=true) instead of deleting them.
 	RetainProcessed bool `yaml:"retainProcessed" doc:"Keep published rows with processed=true instead of deleting them (debugging aid, not Ably behaviour)."`
 	// PublishMode selects how messages reach Ably.
-	PublishMode string `yaml:"publishMode" enum:"realtime|rest-batch" doc:"Publish over a realtime connection (as Ably's connector) or REST batch requests."`
+	PublishMode string `yaml:"publishMode" enum:"realtime|rest-batch" doc:"Publish over realtime connections (as Ably's connector; see ablyConnections) or REST batch requests."`
 	// AblyConnections is how many realtime connections each node publishes over.
 	AblyConnections int `yaml:"ablyConnections" min:"1" max:"16" doc:"Realtime connections each node spreads its channels over (a channel always uses the same one, keeping its order); more relieve the single socket's ACK queue at many channels, and real Ably limits each connection to 50 msg/s."`
 	// HealthAddr is where /health and /metrics are served.
