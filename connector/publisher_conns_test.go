@@ -280,3 +280,44 @@ func TestPublisherAggregateState(t *testing.T) {
 		}
 	}
 }
+
+// TestPacedConnectionsStayWithinAblyLimits: against an endpoint enforcing
+// Ably's limits (50 msg/s per channel, 42913, and per connection, 42911),
+// a paced publisher with 2 connections sends more than one connection's
+// budget without a single rate-limit rejection, each channel in order.
+func TestPacedConnectionsStayWithinAblyLimits(t *testing.T) {
+	s, k := startEndpoint(t, "", ablylocal.Options{Limits: "ably"})
+	states := make(chan string, 256)
+	p, err := NewPublisher(PublisherOptions{ClientOptions: ablylocal.ClientOptions(s.Addr(), k.String()), Connections: 2,
+		Pace: true, OnState: func(state string, _ error) {
+			select {
+			case states <- state:
+			default:
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	awaitState(t, states, "CONNECTED")
+	var channels []string
+	per := map[int]int{}
+	for i := 0; len(per) < 2 || per[0] < 2 || per[1] < 2; i++ {
+		ch := "paced-" + strconv.Itoa(i)
+		channels = append(channels, ch)
+		per[p.connIndex(ch)]++
+	}
+	sub := subscribe(t, s, k.String(), channels)
+	n := 52/min(per[0], per[1]) + 1 // over 50 on each connection: more than a second's budget
+	publishInOrder(t, p, channels, n)
+	sub.await(t, n)
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	for _, ch := range channels {
+		for i, id := range sub.got[ch].ids {
+			if want := ch + ":" + strconv.Itoa(i); id != want {
+				t.Fatalf("%s: message %d is %s, want %s", ch, i, id, want)
+			}
+		}
+	}
+}

@@ -43,3 +43,26 @@ func TestErrorCode(t *testing.T) {
 		t.Error("plain error has a code")
 	}
 }
+
+// TestPacerPerConnection: each connection has its own 50 msg/s budget, and
+// a channel's own limit holds whichever connection it is on.
+func TestPacerPerConnection(t *testing.T) {
+	p := newPacer(RealAblyRate, 2)
+	t0 := time.Unix(1000, 0)
+	step := time.Second / RealAblyRate
+	for i, c := range []struct {
+		channel string
+		conn    int
+		want    time.Duration
+	}{
+		{"a", 0, 0},
+		{"b", 1, 0},        // another connection: not held back by a's
+		{"c", 0, step},     // a's connection is busy until step
+		{"d", 1, step},     // b's likewise
+		{"a", 0, 2 * step}, // a's connection and a itself
+	} {
+		if at := p.reserve(t0, c.channel, c.conn); at.Sub(t0) != c.want {
+			t.Errorf("reservation %d (%s on %d) at %v, want %v", i, c.channel, c.conn, at.Sub(t0), c.want)
+		}
+	}
+}
