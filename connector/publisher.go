@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"strings"
 	"sync"
@@ -208,9 +207,11 @@ func (p *Publisher) connIndex(channel string) int {
 	if len(p.conns) <= 1 {
 		return 0
 	}
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(channel))
-	return int(h.Sum32() % uint32(len(p.conns)))
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(channel); i++ {
+		h = (h ^ uint32(channel[i])) * 16777619
+	}
+	return int(h % uint32(len(p.conns)))
 }
 
 // clients returns the current clients, by connection index.
