@@ -112,7 +112,7 @@ type Connector struct {
 	// PublishMode selects how messages reach Ably.
 	PublishMode string `yaml:"publishMode" enum:"realtime|rest-batch" doc:"Publish over realtime connections (as Ably's connector; see ablyConnections) or REST batch requests."`
 	// AblyConnections is how many realtime connections each node publishes over.
-	AblyConnections int `yaml:"ablyConnections" min:"1" max:"16" doc:"Realtime connections each node spreads its channels over (a channel always uses the same one, keeping its order); more relieve the single socket's ACK queue at many channels, and real Ably limits each connection to 50 msg/s."`
+	AblyConnections int `yaml:"ablyConnections" min:"1" max:"16" doc:"Realtime connections each node spreads its channels over (a channel always uses the same one, keeping its order); more relieve the single socket's ACK queue at many channels, and real Ably limits each connection to 50 msg/s (each counts toward the account's connection limit)."`
 	// HealthAddr is where /health and /metrics are served.
 	HealthAddr string `yaml:"healthAddr" doc:"host:port of /health and /metrics; a free port is used when it is taken."`
 	// Nodes is how many connector nodes run in this process.
