@@ -114,7 +114,9 @@ type Connector struct {
 	// RetainProcessed keeps published rows (processed=true) instead of deleting them.
 	RetainProcessed bool `yaml:"retainProcessed" doc:"Keep published rows with processed=true instead of deleting them (debugging aid, not Ably behaviour)."`
 	// PublishMode selects how messages reach Ably.
-	PublishMode string `yaml:"publishMode" enum:"realtime|rest-batch" doc:"Publish over a realtime connection (as Ably's connector) or REST batch requests."`
+	PublishMode string `yaml:"publishMode" enum:"realtime|rest-batch" doc:"Publish over realtime connections (as Ably's connector; see ablyConnections) or REST batch requests."`
+	// AblyConnections is how many realtime connections each node publishes over.
+	AblyConnections int `yaml:"ablyConnections" min:"1" max:"16" doc:"Realtime connections each node spreads its channels over (a channel always uses the same one, keeping its order); more relieve the single socket's ACK queue at many channels, and real Ably limits each connection to 50 msg/s (each counts toward the account's connection limit)."`
 	// HealthAddr is where /health and /metrics are served.
 	HealthAddr string `yaml:"healthAddr" doc:"host:port of /health and /metrics; a free port is used when it is taken."`
 	// Nodes is how many connector nodes run in this process.
@@ -229,6 +231,7 @@ func Default() Config {
 			IdleInTransactionTimeout: 10 * time.Second,
 			PermanentCodes:           []int{40009, 40010, 40160},
 			PublishMode:              "realtime",
+			AblyConnections:          4,
 			HealthAddr:               "127.0.0.1:2259",
 			Nodes:                    1,
 			JournalSize:              100000,

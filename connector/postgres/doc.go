@@ -88,12 +88,12 @@
 // and idle_in_transaction_session_timeout (statementTimeout 30s,
 // lockTimeout 5s, idleInTransactionTimeout 10s), so a node stopped inside a
 // transaction (SIGSTOP) loses it and its locks instead of stalling others.
-// A publish still unacknowledged at its row's lock deadline resets the
-// realtime connection: ably-go re-sends unacknowledged messages when its
+// A publish still unacknowledged at its row's lock deadline resets every
+// realtime connection of the node opened before it started: ably-go re-sends unacknowledged messages when its
 // transport returns, and after the deadline another node may own the row.
 // A node that wakes after a stall finds its lease gone (it registers
 // again), its fence fails for rows taken over (it drops them) and its old
-// publishes past their deadline (it resets the connection). The reset
+// publishes past their deadline (it resets the connections). The reset
 // races ably-go's own reconnect on wake-up; Ably's 2-minute dedupe window
 // covers a re-send within it.
 package postgres

@@ -20,7 +20,7 @@ import (
 
 // Node is one running connector node: a row in the nodes table, a share of
 // the channels, its own database pool, LISTEN connection and Ably
-// connection.
+// connections (AblyConnections).
 type Node struct {
 	id    string
 	opts  Options
@@ -81,8 +81,8 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	}
 	n.store = NewStore(pool, opts.Names)
 	n.pub, err = connector.NewPublisher(connector.PublisherOptions{ClientOptions: opts.Ably, Pace: opts.RealAbly,
-		RESTBatch: opts.PublishMode == PublishRESTBatch,
-		Logger:    n.log, OnState: func(state string, reason error) {
+		RESTBatch: opts.PublishMode == PublishRESTBatch, Connections: opts.AblyConnections,
+		Logger: n.log, OnState: func(state string, reason error) {
 			n.ablyState.onState(state, reason)
 			if reason != nil {
 				n.log.Debug("ably connection", "state", state, "reason", ablylog.Redact(reason.Error()))
@@ -102,7 +102,8 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	n.pgUp.Store(true)
 	n.emit(connector.Event{Kind: connector.EventLeaseGained, Message: "node registered"})
 	if opts.RealAbly {
-		msg := fmt.Sprintf("publishing to real Ably: paced to %d msg/s per channel and per connection", connector.RealAblyRate)
+		msg := fmt.Sprintf("publishing to real Ably: paced to %d msg/s per channel and per connection (%d connections)",
+			connector.RealAblyRate, n.pub.Connections())
 		n.log.Info(msg)
 		n.emit(connector.Event{Kind: connector.EventInfo, Message: msg})
 	}

@@ -16,12 +16,17 @@ import (
 
 // Publish modes.
 const (
-	// PublishRealtime publishes over one ably-go realtime connection per node.
+	// PublishRealtime publishes over ably-go realtime connections
+	// (AblyConnections per node).
 	PublishRealtime = "realtime"
 	// PublishRESTBatch gathers the heads of up to 100 channels into one REST
 	// batch publish request (POST /messages), one message per BatchSpec.
 	PublishRESTBatch = "rest-batch"
 )
+
+// DefaultAblyConnections is how many realtime connections a node publishes
+// over unless AblyConnections says otherwise.
+const DefaultAblyConnections = 4
 
 // Debounce modes.
 const (
@@ -83,6 +88,10 @@ type Options struct {
 	RetainProcessed bool
 	// PublishMode is "realtime" (default) or "rest-batch".
 	PublishMode string
+	// AblyConnections is how many realtime connections the node spreads its
+	// channels over (DefaultAblyConnections, 1..16); each channel always
+	// uses the same one. Unused in rest-batch mode.
+	AblyConnections int
 	// HealthAddr is where /health, /metrics and /debug/state listen
 	// ("127.0.0.1:2259"; when taken, a free port, logged). "-" disables.
 	HealthAddr string
@@ -142,6 +151,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PublishMode == "" {
 		o.PublishMode = PublishRealtime
+	}
+	if o.AblyConnections == 0 {
+		o.AblyConnections = DefaultAblyConnections
 	}
 	if o.HealthAddr == "" {
 		o.HealthAddr = "127.0.0.1:2259"
@@ -204,6 +216,9 @@ func (o Options) Validate() (Options, error) {
 	case PublishRealtime, PublishRESTBatch:
 	default:
 		add("publishMode %q is unknown: use \"realtime\" or \"rest-batch\"", o.PublishMode)
+	}
+	if o.AblyConnections < 1 || o.AblyConnections > 16 {
+		add("ablyConnections %d is out of range: use 1..16", o.AblyConnections)
 	}
 	if o.Nodes < 1 || o.Nodes > 64 {
 		add("nodes %d is out of range: use 1..64", o.Nodes)

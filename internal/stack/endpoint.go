@@ -168,6 +168,7 @@ func (s *Stack) ConnectorTuning() postgres.Options {
 		PermanentCodes:           append([]int(nil), c.PermanentCodes...),
 		RetainProcessed:          c.RetainProcessed,
 		PublishMode:              c.PublishMode,
+		AblyConnections:          c.AblyConnections,
 		HealthAddr:               c.HealthAddr,
 		Nodes:                    c.Nodes,
 		JournalSize:              journalSize(c.JournalSize),
