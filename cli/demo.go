@@ -73,6 +73,9 @@ func newDemoCommand() *cobra.Command {
 				d.next = bufio.NewReader(cmd.InOrStdin())
 			}
 			err = d.run(ctx)
+			if err == nil {
+				defer os.Remove(logf.Name()) // kept only to explain a failure
+			}
 			var fe *demoFailure
 			if errors.As(err, &fe) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "demo: the connector's log is in %s\n", logf.Name())
