@@ -344,7 +344,9 @@ func TestScenarioNoLiveNode(t *testing.T) {
 // TestScenarioTriggerMissing: without the notify trigger rows wait for the
 // safety poll, and status says so; the doctor's SQL restores the trigger.
 func TestScenarioTriggerMissing(t *testing.T) {
-	s := newScenario(t, scenarioOptions{yaml: "connector:\n  safetyPoll: 10s\n"})
+	// a safety poll well beyond the wait for the reason, so a loaded
+	// machine cannot publish the row before status has reported it
+	s := newScenario(t, scenarioOptions{yaml: "connector:\n  safetyPoll: 20s\n"})
 	s.exec("DROP TRIGGER IF EXISTS " + `"public_outbox_trigger"` + " ON " + s.names.Outbox())
 	s.connector()
 	ids := s.insert("--channel", "quiet:1", "--data", `{"n":1}`)
@@ -353,9 +355,9 @@ func TestScenarioTriggerMissing(t *testing.T) {
 		t.Fatalf("trigger %+v: want missing with the SQL that creates it", st.Trigger)
 	}
 	notes := strings.Join(st.Notes, "\n")
-	mustContain(t, "notes", notes, "safety poll (every 10s)")
+	mustContain(t, "notes", notes, "safety poll (every 20s)")
 	s.awaitReason(ids[0], "no-trigger", 10*time.Second)
-	s.awaitFlowed("the safety poll publishes the row", 20*time.Second, ids...)
+	s.awaitFlowed("the safety poll publishes the row", 40*time.Second, ids...)
 	s.exec(st.Trigger.Fix)
 	more := s.insert("--channel", "quiet:1", "--data", `{"n":2}`)
 	took := s.awaitFlowed("with the trigger back a row goes at once", 5*time.Second, more...)
