@@ -159,10 +159,19 @@ func TestConnectorRunFindsSandbox(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+	// the node row can be committed a moment before the registration
+	// file is written
 	reg := filepath.Join(dir, ".livesync", "nodes", id+".json")
 	var r struct{ ID, HealthAddr string }
-	if b, err := os.ReadFile(reg); err != nil || json.Unmarshal(b, &r) != nil || r.ID != id || r.HealthAddr == "" {
-		t.Errorf("registration %s: %s (%v)", reg, b, err)
+	for {
+		b, err := os.ReadFile(reg)
+		if err == nil && json.Unmarshal(b, &r) == nil && r.ID == id && r.HealthAddr != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("registration %s: %s (%v)", reg, b, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	cancel()
 	if err := <-done; err != nil {

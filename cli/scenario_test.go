@@ -199,9 +199,10 @@ func TestScenarioEndpointDown(t *testing.T) {
 // latency) → publish-failing with the code, attempts and next retry; the
 // connector's retries (the advised action: wait) deliver every row.
 func TestScenarioRateLimited(t *testing.T) {
-	// A slower first retry keeps the failure visible between snapshots.
+	// A slower first retry keeps the failure visible between snapshots;
+	// one realtime connection, so the burst passes its 50 msg/s limit.
 	s := newScenario(t, scenarioOptions{endpoint: ablylocal.Options{Limits: "ably"},
-		yaml: "connector:\n  lazyFence: true\n  retry:\n    min: 1s\n"})
+		yaml: "connector:\n  lazyFence: true\n  ablyConnections: 1\n  retry:\n    min: 1s\n"})
 	s.connector()
 	var ids []int64
 	for c := 0; c < 20; c++ {
