@@ -374,7 +374,7 @@ func (p *Publisher) Publish(ctx context.Context, channel string, msg *ably.Messa
 	rt := p.conns[i].rt
 	p.mu.Unlock()
 	var once sync.Once
-	ack := func(err error) { once.Do(func() { onAck(err) }) }
+	ack := func(err error) { once.Do(func() { onAck(ackError(err)) }) }
 	returned := make(chan struct{})
 	go func() {
 		defer close(returned)
@@ -409,6 +409,20 @@ func (p *Publisher) Close() {
 	case <-done:
 	case <-time.After(3 * time.Second):
 	}
+}
+
+// errNotSent reports a publish ably-go refused without a reason: the
+// message was handed to a connection that was closing.
+var errNotSent = errors.New("the realtime connection was closing; the message was not sent")
+
+// ackError normalises ably-go's publish result. ably-go v1.3.0 reports a
+// publish on a CLOSING connection with a nil *ably.ErrorInfo, which is a
+// non-nil error whose methods panic (errors.Is, Error); it was not sent.
+func ackError(err error) error {
+	if ei, ok := err.(*ably.ErrorInfo); ok && ei == nil {
+		return errNotSent
+	}
+	return err
 }
 
 // ErrorCode extracts the Ably error code from err (0 when there is none).

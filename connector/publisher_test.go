@@ -66,3 +66,21 @@ func TestPacerPerConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestAckErrorTypedNil: ably-go's typed-nil *ErrorInfo (a publish on a
+// closing connection) becomes a usable "not sent" error; real errors and
+// nil pass through.
+func TestAckErrorTypedNil(t *testing.T) {
+	var typedNil *ably.ErrorInfo
+	err := ackError(typedNil)
+	if err == nil || !errors.Is(err, errNotSent) || err.Error() == "" {
+		t.Fatalf("ackError(typed nil) = %v, want errNotSent", err)
+	}
+	if ackError(nil) != nil {
+		t.Fatal("ackError(nil) != nil")
+	}
+	real := &ably.ErrorInfo{Code: 40009}
+	if got := ackError(real); got != error(real) {
+		t.Fatalf("ackError(real) = %v", got)
+	}
+}
