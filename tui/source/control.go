@@ -17,10 +17,18 @@ import (
 // dashboard with it.
 var ErrPauseInProcess = errors.New("runs inside this dashboard's process (livesync-dev up): pausing it would freeze the dashboard too; kill works here, or run nodes with `livesync-dev connector run` in another terminal to pause and resume them")
 
+// noFaults is why the fault commands cannot run.
+func (s *Source) noFaults() error {
+	if s.opts.FaultsErr != nil {
+		return s.opts.FaultsErr
+	}
+	return stack.ErrFaultsNeedLocal
+}
+
 // FaultList implements model.Source.
 func (s *Source) FaultList(ctx context.Context) ([]fault.Active, error) {
 	if s.opts.Faults == nil {
-		return nil, stack.ErrFaultsNeedLocal
+		return nil, s.noFaults()
 	}
 	return s.opts.Faults.List(ctx)
 }
@@ -28,7 +36,7 @@ func (s *Source) FaultList(ctx context.Context) ([]fault.Active, error) {
 // FaultAdd implements model.Source.
 func (s *Source) FaultAdd(ctx context.Context, r fault.Rule) (fault.Active, error) {
 	if s.opts.Faults == nil {
-		return fault.Active{}, stack.ErrFaultsNeedLocal
+		return fault.Active{}, s.noFaults()
 	}
 	if err := r.Validate(); err != nil {
 		return fault.Active{}, err
@@ -39,7 +47,7 @@ func (s *Source) FaultAdd(ctx context.Context, r fault.Rule) (fault.Active, erro
 // FaultClear implements model.Source.
 func (s *Source) FaultClear(ctx context.Context, id string) (int, error) {
 	if s.opts.Faults == nil {
-		return 0, stack.ErrFaultsNeedLocal
+		return 0, s.noFaults()
 	}
 	return s.opts.Faults.Clear(ctx, id)
 }

@@ -162,3 +162,20 @@ func TestOutboxHoldHoldsUntilTheSourceCloses(t *testing.T) {
 		t.Fatalf("lock after release: %v", err)
 	}
 }
+
+// TestPaletteFaultWithoutLocalEndpoint: against real Ably the palette says
+// what the CLI says, and what to do.
+func TestPaletteFaultWithoutLocalEndpoint(t *testing.T) {
+	s := newSource(t, source.Options{})
+	if _, err := s.FaultList(context.Background()); !errors.Is(err, stack.ErrFaultsNeedLocal) {
+		t.Fatalf("fault list: %v", err)
+	}
+	a, err := view.New(view.Options{Source: s, Async: func(f func()) { f() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys(a, ":fault add demo:* 40160\r")
+	if f := a.Flash(); !strings.Contains(f, "fault add failed: fault injection needs the local endpoint") || !strings.Contains(f, "sandbox up") {
+		t.Fatalf("flash %q", f)
+	}
+}

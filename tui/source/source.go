@@ -42,6 +42,9 @@ type Options struct {
 	// the one `livesync-dev fault` uses); nil: fault commands explain that
 	// they need the local endpoint.
 	Faults *ablylocal.FaultClient
+	// FaultsErr says why Faults is nil (stack.Stack.FaultClient's error);
+	// nil means stack.ErrFaultsNeedLocal.
+	FaultsErr error
 	// Stack finds and signals the connector nodes this sandbox registered
 	// (stack.Stack.FindNode and SignalNode, as `connector kill`); nil: none.
 	Stack *stack.Stack

@@ -227,3 +227,12 @@ func srvRule() (r fault.Rule) {
 	r.Channel, r.Code = "x", 40160
 	return r
 }
+
+// TestPaletteCompletesFault: Tab-completion offers fault and hold once.
+func TestPaletteCompletesFault(t *testing.T) {
+	b := setup(t, 3, nil)
+	typeKeys(b, ":fa")
+	b.key(tcell.KeyTab)
+	b.key(tcell.KeyEnter)
+	contains(t, b.screenText(t), "usage: :fault add")
+}
