@@ -117,8 +117,10 @@ func runDashboard(ctx context.Context, cmd *cobra.Command, stk *stack.Stack, ove
 				}
 				endpoint = &monitor.Endpoint{Host: a.Host, Port: a.Port, TLS: a.TLS, Key: key}
 			}
+			faults, ferr := s.stack.FaultClient(stack.EndpointParams{}) // nil: the palette says why
 			return source.New(ctx, source.Options{Monitor: s.mon, Tail: s.tail, Buses: busesOf(s), Endpoint: endpoint,
-				EndpointRecords: records, MongoDocs: s.mongo.docs()}), nil
+				EndpointRecords: records, MongoDocs: s.mongo.docs(), Faults: faults, FaultsErr: ferr,
+				Stack: s.stack, InProcess: s.inProcessKill}), nil
 		},
 	})
 	file := configFileFlag(cmd)

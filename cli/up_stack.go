@@ -131,6 +131,21 @@ func (s *upStack) nodeStates(context.Context) ([]connector.NodeState, error) {
 	return out, nil
 }
 
+// inProcessKill returns the crash-stop of a node this process runs (the
+// dashboard's `connector kill` of an in-process node).
+func (s *upStack) inProcessKill(id string) (func(), bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.group != nil {
+		for _, n := range s.group.Nodes {
+			if n.ID() == id {
+				return n.Kill, true
+			}
+		}
+	}
+	return nil, false
+}
+
 // restartConnector applies new connector settings by restarting the nodes
 // (the event bus stays, so subscribers keep listening).
 func (s *upStack) restartConnector(ctx context.Context, cfg *config.Config) error {

@@ -37,6 +37,10 @@ const (
 	ActRejected       Action = "rejected"
 	ActChannels       Action = "channels"
 	ActLog            Action = "log"
+	ActNodeKill       Action = "nodeKill"
+	ActNodePause      Action = "nodePause"
+	ActNodeResume     Action = "nodeResume"
+	ActHold           Action = "hold"
 )
 
 // Binding is one entry of the key table: the same data drives the footer
@@ -61,7 +65,7 @@ type Binding struct {
 func DefaultBindings() []Binding {
 	return []Binding{
 		{ActHelp, "?", "help", true, false, "show this help; / searches it"},
-		{ActPalette, ":", "command", true, false, "command palette: :outbox :nodes :stuck :rejected :channels [CH] :log :insert [CH] :quit"},
+		{ActPalette, ":", "command", true, false, "command palette: :outbox :nodes :stuck :rejected :channels [CH] :log :insert [CH] :fault add|list|clear :hold ID [SECONDS] :quit"},
 		{ActFilter, "/", "filter", true, false, "filter the focused table or tail (substring, case-insensitive; !text inverts)"},
 		{ActBack, "esc", "back", false, false, "close the dialog, clear the filter, or go back to the dashboard"},
 		{ActQuit, "q", "quit", true, false, "quit (when no dialog is open); Ctrl-C always quits"},
@@ -73,6 +77,10 @@ func DefaultBindings() []Binding {
 		{ActRetryFiltered, "R", "retry all matching", false, true, "retry every row matching the view and its filter; asks first"},
 		{ActDeleteFiltered, "ctrl-x", "delete all matching", false, true, "delete every row matching the view and its filter; asks first"},
 		{ActInsert, "i", "insert", true, true, "insert test rows (channel, name, data, headers, mutation id, rejected, count)"},
+		{ActNodeKill, "K", "kill node", false, true, "in the Nodes view: kill the selected node as a crash would (connector kill; no release, its lease lapses); asks first"},
+		{ActNodePause, "P", "pause node", false, true, "in the Nodes view: SIGSTOP the selected node's process (connector pause); asks first"},
+		{ActNodeResume, "U", "resume node", false, true, "in the Nodes view: SIGCONT the selected node's paused process (connector resume); asks first"},
+		{ActHold, "H", "hold row lock", false, true, "on an outbox row: hold its lock from an open transaction for 30 s, as a long application transaction would (outbox hold; :hold ID SECONDS for longer); asks first"},
 		{ActRefresh, "ctrl-r", "refresh", false, false, "take a snapshot now; in the journey: trace again"},
 		{ActFollow, "f", "follow", false, false, "follow the newest tail or log entry again (scrolling up pauses)"},
 		{ActNextPanel, "tab", "next panel", false, false, "focus the next panel"},

@@ -7,6 +7,7 @@ package model
 import (
 	"context"
 
+	"github.com/livesync-dev/livesync-dev/ablylocal/fault"
 	"github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/monitor"
 )
@@ -38,4 +39,48 @@ type Source interface {
 	// Events delivers the connector's event stream; nil when no connector of
 	// ours runs.
 	Events() <-chan connector.Event
+	// FaultList returns the fault rules in force on the local endpoint
+	// (the endpoint client `livesync-dev fault list` uses).
+	FaultList(ctx context.Context) ([]fault.Active, error)
+	// FaultAdd puts a rule in force, as `livesync-dev fault add`.
+	FaultAdd(ctx context.Context, r fault.Rule) (fault.Active, error)
+	// FaultClear removes the rule id, or every rule when id is "", and
+	// returns how many were removed, as `livesync-dev fault clear`.
+	FaultClear(ctx context.Context, id string) (int, error)
+	// NodeSignal kills, pauses or resumes a connector node, as
+	// `livesync-dev connector kill|pause|resume`; a node running in this
+	// process is killed in-process (no graceful release).
+	NodeSignal(ctx context.Context, p NodeSignalParams) (NodeSignalResult, error)
+	// OutboxHold holds a row's lock from an open transaction until the
+	// duration passes or ctx ends, as `livesync-dev outbox hold`.
+	OutboxHold(ctx context.Context, p monitor.OutboxHoldParams) error
+}
+
+// NodeAction is what NodeSignal does to a node.
+type NodeAction string
+
+// The node actions, named as the CLI names them.
+const (
+	NodeKill   NodeAction = "kill"
+	NodePause  NodeAction = "pause"
+	NodeResume NodeAction = "resume"
+)
+
+// NodeSignalParams say which node and what to do.
+type NodeSignalParams struct {
+	// Node is the node id.
+	Node string
+	// Action is kill, pause or resume.
+	Action NodeAction
+}
+
+// NodeSignalResult says what happened.
+type NodeSignalResult struct {
+	// InProcess is true when the node ran in this process and was stopped
+	// there (a kill without release).
+	InProcess bool
+	// PID is the signalled process (0 in-process).
+	PID int
+	// Siblings are other nodes of the same process the signal reached too.
+	Siblings []string
 }

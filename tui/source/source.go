@@ -10,8 +10,10 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/livesync-dev/livesync-dev/ablylocal"
 	"github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/connector/mongo"
+	"github.com/livesync-dev/livesync-dev/internal/stack"
 	"github.com/livesync-dev/livesync-dev/monitor"
 	"github.com/livesync-dev/livesync-dev/tui/model"
 )
@@ -36,6 +38,19 @@ type Options struct {
 	// Mongo connector this process runs; nil: none. (The connector's state
 	// comes with the monitor's snapshot, as connector.NodeState.)
 	MongoDocs *mongo.Driver
+	// Faults is the local endpoint's fault client (stack.Stack.FaultClient,
+	// the one `livesync-dev fault` uses); nil: fault commands explain that
+	// they need the local endpoint.
+	Faults *ablylocal.FaultClient
+	// FaultsErr says why Faults is nil (stack.Stack.FaultClient's error);
+	// nil means stack.ErrFaultsNeedLocal.
+	FaultsErr error
+	// Stack finds and signals the connector nodes this sandbox registered
+	// (stack.Stack.FindNode and SignalNode, as `connector kill`); nil: none.
+	Stack *stack.Stack
+	// InProcess returns the crash-stop of a node running in this process
+	// (postgres.Node.Kill); ok is false for any other node.
+	InProcess func(id string) (kill func(), ok bool)
 }
 
 // Source implements model.Source over the monitor and the connector.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,11 +20,25 @@ var commands = map[string]Screen{
 	"channels": ScreenChannels, "live": ScreenChannels, "tail": ScreenChannels, "log": ScreenLog,
 }
 
+// commandHelp describes the palette commands that do more than switch
+// view, by name (or name and subcommand).
+var commandHelp = map[string]string{
+	"help": "show this help", "quit": "quit",
+	"insert":      "insert test rows (opens the form)",
+	"fault add":   "add a fault rule on the local endpoint, as `livesync-dev fault add`: e.g. :fault add demo:* 40160",
+	"fault list":  "show the fault rules in force (id, rule, hits)",
+	"fault clear": "remove one fault rule by id; without an id every rule (asks first)",
+	"hold":        "hold a row's lock (the selected row) for SECONDS (30), as `livesync-dev outbox hold`; asks first",
+}
+
 // commandNames lists the palette's commands for help and completion.
 func (a *App) commandNames() []string {
 	names := []string{"dashboard", "outbox", "nodes", "stuck", "rejected", "channels [CHANNEL]", "log", "help", "quit"}
-	if !a.readonly {
-		names = append(names, "insert [CHANNEL]")
+	if a.readonly {
+		names = append(names, "fault list")
+	} else {
+		names = append(names, "insert [CHANNEL]", "fault add [CHANNEL] CODE|delay=D|drop|refuse=D|rate=N [for=D]",
+			"fault list", "fault clear [ID]", "hold [ID] [SECONDS]")
 	}
 	return names
 }
@@ -37,7 +52,7 @@ func (a *App) complete(text string) []string {
 	var out []string
 	for _, n := range a.commandNames() {
 		n = strings.Fields(n)[0]
-		if strings.HasPrefix(n, text) && n != text {
+		if strings.HasPrefix(n, text) && n != text && !slices.Contains(out, n) {
 			out = append(out, n)
 		}
 	}
@@ -74,6 +89,10 @@ func (a *App) Command(line string) {
 			return
 		}
 		a.openInsert(arg)
+	case "fault", "faults":
+		a.faultCommand(f[1:])
+	case "hold":
+		a.holdCommand(f[1:])
 	default:
 		a.setFlash("unknown command :"+name+" (try :help)", true)
 	}

@@ -32,7 +32,7 @@ func NewHelp(theme *Theme, bindings []model.Binding, commands []string, onClose 
 		h.all = append(h.all, [3]string{model.KeyLabel(b.Key), string(b.Action), d})
 	}
 	for _, c := range commands {
-		h.all = append(h.all, [3]string{":" + c, "command", "switch to " + c})
+		h.all = append(h.all, [3]string{":" + c, "command", describeCommand(c)})
 	}
 	h.search.SetLabel("/").SetFieldBackgroundColor(theme.Bg).SetChangedFunc(func(string) { h.fill() })
 	h.table.SetSelectable(true, false).SetFixed(1, 0)
@@ -152,4 +152,21 @@ func (i *Inspector) InputHandler() func(*tcell.EventKey, func(tview.Primitive)) 
 		}
 		i.TextView.InputHandler()(ev, setFocus)
 	})
+}
+
+// describeCommand is a palette command's help: commandHelp by name and
+// subcommand, then by name, else "switch to" the view.
+func describeCommand(c string) string {
+	f := strings.Fields(c)
+	if len(f) > 1 {
+		if d, ok := commandHelp[f[0]+" "+f[1]]; ok {
+			return d
+		}
+	}
+	if len(f) > 0 {
+		if d, ok := commandHelp[f[0]]; ok {
+			return d
+		}
+	}
+	return "switch to " + c
 }

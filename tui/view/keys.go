@@ -235,6 +235,10 @@ func (a *App) do(act model.Action) bool {
 		a.confirmAction(act)
 	case model.ActInsert:
 		a.openInsert("")
+	case model.ActNodeKill, model.ActNodePause, model.ActNodeResume:
+		a.confirmNode(act)
+	case model.ActHold:
+		a.confirmHold(0, defaultHold)
 	case model.ActRefresh:
 		a.Refresh()
 	case model.ActFollow:

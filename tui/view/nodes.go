@@ -110,3 +110,12 @@ func (n *NodesPanel) Inspect() (string, []byte, bool) {
 		"leaseSecondsLeft": strconv.FormatFloat(n.env.state.ExpiresIn(node, n.env.now()).Seconds(), 'f', 1, 64)})
 	return "Node " + node.ID, b, true
 }
+
+// SelectedNode returns the selected node (for kill, pause and resume).
+func (n *NodesPanel) SelectedNode() (monitor.Node, bool) {
+	r := n.row()
+	if r < 0 || r >= len(n.nodes) {
+		return monitor.Node{}, false
+	}
+	return n.nodes[r], true
+}

@@ -238,3 +238,9 @@ func (o *OutboxPanel) Draw(screen tcell.Screen) {
 	o.SetOffset(r, c)
 	o.panel.Draw(screen)
 }
+
+// HoldTarget returns the selected row's id (for outbox hold).
+func (o *OutboxPanel) HoldTarget() (int64, bool) {
+	row, ok := o.current()
+	return row.SequenceID, ok
+}

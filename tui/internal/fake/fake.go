@@ -13,6 +13,7 @@ import (
 
 	"github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/monitor"
+	"github.com/livesync-dev/livesync-dev/tui/model"
 )
 
 // Source serves Rows synthetic outbox rows and records the writes asked for.
@@ -28,6 +29,11 @@ type Source struct {
 	// Journeys are the journeys Journey answers, by row id; a row not
 	// here is nowhere (monitor.NotFoundMessage).
 	Journeys map[int64]*monitor.Journey
+	// Faults answers the fault methods; nil: they fail as without a local
+	// endpoint.
+	Faults FaultAPI
+	// NodeErr is what NodeSignal returns.
+	NodeErr error
 
 	mu sync.Mutex
 	// Traced records every Journey query.
@@ -37,6 +43,9 @@ type Source struct {
 	// Retries, Deletes and Inserts record the writes.
 	Retries, Deletes []monitor.OutboxActionParams
 	Inserts          []monitor.OutboxInsertParams
+	// Signals and Holds record NodeSignal and OutboxHold calls.
+	Signals []model.NodeSignalParams
+	Holds   []monitor.OutboxHoldParams
 }
 
 // Row returns the synthetic row seq: channel orders:<seq%3>, every fifth
