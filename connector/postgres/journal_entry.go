@@ -96,12 +96,7 @@ func encodeMutation(s string) (form uint8, b [16]byte, n uint8) {
 	switch {
 	case s == "":
 		return fMutNone, b, 0
-	case isCanonicalUUID(s):
-		_, _ = hex.Decode(b[0:4], []byte(s[0:8]))
-		_, _ = hex.Decode(b[4:6], []byte(s[9:13]))
-		_, _ = hex.Decode(b[6:8], []byte(s[14:18]))
-		_, _ = hex.Decode(b[8:10], []byte(s[19:23]))
-		_, _ = hex.Decode(b[10:16], []byte(s[24:36]))
+	case len(s) == 36 && parseUUID(s, &b):
 		return fMutUUID, b, 0
 	case len(s) <= len(b):
 		copy(b[:], s)
@@ -110,24 +105,38 @@ func encodeMutation(s string) (form uint8, b [16]byte, n uint8) {
 	return fMutLong, b, 0
 }
 
-// isCanonicalUUID: 8-4-4-4-12 lowercase hex digits, the form the UUID
-// decodes back to.
-func isCanonicalUUID(s string) bool {
-	if len(s) != 36 {
+// hexVal maps a lowercase hex digit to its value, anything else to 0xff.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c-'a') + 10
+	}
+	return t
+}()
+
+// parseUUID decodes a canonical UUID (8-4-4-4-12 lowercase hex digits,
+// the form it formats back to) of 36 bytes into b; false for anything else.
+func parseUUID(s string, b *[16]byte) bool {
+	if s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-				return false
-			}
+	k := 0
+	for i := 0; i < 36; i += 2 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i--
+			continue
 		}
+		hi, lo := hexVal[s[i]], hexVal[s[i+1]]
+		if hi|lo == 0xff || hi > 15 || lo > 15 {
+			return false
+		}
+		b[k] = hi<<4 | lo
+		k++
 	}
 	return true
 }
@@ -153,8 +162,9 @@ func (e *jentry) decodeMutation() string {
 // jstrings interns the journal's channels, names and node ids: each
 // distinct string is kept once, its index stored in the entries.
 type jstrings struct {
-	s   []string
-	idx map[string]uint32
+	s    []string
+	idx  map[string]uint32
+	last uint32 // the last id returned
 }
 
 func newJStrings() jstrings {
@@ -163,13 +173,21 @@ func newJStrings() jstrings {
 
 // id interns s (copied, so the claimed row's memory is not kept).
 func (t *jstrings) id(s string) uint32 {
+	if s == "" {
+		return 0
+	}
+	if s == t.s[t.last] { // rows of a claim often share a name or channel
+		return t.last
+	}
 	if i, ok := t.idx[s]; ok {
+		t.last = i
 		return i
 	}
 	s = strings.Clone(s)
 	t.s = append(t.s, s)
 	i := uint32(len(t.s) - 1)
 	t.idx[s] = i
+	t.last = i
 	return i
 }
 
