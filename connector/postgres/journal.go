@@ -15,7 +15,8 @@ import (
 //
 // The ring is compact and pointer-free (jentry, 136 bytes a row): the GC
 // neither allocates per entry nor scans the ring, which is allocated in
-// chunks as it fills. An entry's steps are packed words inline; the rare
+// chunks as it fills, outside the Go heap on unix (jmem) so that it does
+// not raise the GC's heap goal either. An entry's steps are packed words inline; the rare
 // step that does not fit (a ninth step, a step more than 19 hours after
 // the claim) and mutation ids that are neither canonical UUIDs nor up to
 // 16 bytes go to side maps keyed by slot, dropped when the slot is
@@ -30,6 +31,7 @@ type journal struct {
 	size   int
 	mu     sync.Mutex
 	chunks [][]jentry      // the ring, jChunk entries a chunk
+	mem    *jmem           // allocates the chunks (off the Go heap on unix)
 	rows   int             // entries written (≤ size)
 	next   int             // slot written next once the ring is full
 	slot   map[int64]int32 // sequence id → its newest slot
@@ -54,8 +56,10 @@ func newJournal(size int) *journal {
 	if size <= 0 {
 		return nil
 	}
-	return &journal{size: size, slot: map[int64]int32{}, str: newJStrings(), strLimit: minStrLimit,
+	j := &journal{size: size, slot: map[int64]int32{}, str: newJStrings(), strLimit: minStrLimit,
 		over: map[int32][]jfull{}, mtext: map[int32]string{}}
+	j.mem = newJMem(j)
+	return j
 }
 
 // at is the entry in slot i.
@@ -105,7 +109,7 @@ func (j *journal) claimed(rows []ClaimedRow, note int64, at time.Time) {
 		if j.rows < j.size {
 			s = j.rows
 			if s%jChunk == 0 {
-				j.chunks = append(j.chunks, make([]jentry, min(jChunk, j.size-s)))
+				j.chunks = append(j.chunks, j.mem.chunk(min(jChunk, j.size-s)))
 			}
 			j.rows++
 		} else {
