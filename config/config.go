@@ -122,7 +122,7 @@ type Connector struct {
 	// Nodes is how many connector nodes run in this process.
 	Nodes int `yaml:"nodes" min:"1" max:"64" doc:"Connector nodes run by this process."`
 	// JournalSize is how many rows each node's journal keeps (0 = off).
-	JournalSize int `yaml:"journalSize" min:"0" max:"10000000" doc:"Rows each connector node keeps in its row journal for outbox trace (about 256 bytes each); 0 turns the journal off."`
+	JournalSize int `yaml:"journalSize" min:"0" max:"10000000" doc:"Rows each connector node keeps in its row journal for outbox trace (about 140 bytes each); 0 turns the journal off."`
 }
 
 // Retry bounds an exponential backoff.

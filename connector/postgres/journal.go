@@ -13,46 +13,58 @@ import (
 // rows): what the node did with each row it claimed, kept after the row is
 // deleted so `outbox trace` can answer for rows that left the table.
 //
-// Recording is cheap: rows of one claim, one fence or one completion are
-// recorded under one lock; a step is 16 bytes in a slice preallocated for
-// the usual five (claim, extend, send, ack, completion); an entry's strings
-// are the claimed row's own (no copy), and an overwritten slot reuses its
-// step slice. The active map finds the slot of a row the node still holds;
-// it is bounded by the ring (an overwritten slot drops its key).
+// The ring is compact and pointer-free (jentry, 136 bytes a row): the GC
+// neither allocates per entry nor scans the ring, which is allocated in
+// chunks as it fills, outside the Go heap on unix (jmem) so that it does
+// not raise the GC's heap goal either. An entry's steps are packed words inline; the rare
+// step that does not fit (a ninth step, a step more than 19 hours after
+// the claim) and mutation ids that are neither canonical UUIDs nor up to
+// 16 bytes go to side maps keyed by slot, dropped when the slot is
+// overwritten. Channels, names and node ids are interned; the table is
+// rebuilt from the live entries when it grows past twice what the ring
+// referenced at the last rebuild. Recording is cheap: rows of one claim,
+// one fence or one completion are recorded under one lock, with no
+// allocation once the ring is full. The slot map finds the slot of a row
+// the node still holds; it is bounded by the ring (an overwritten slot
+// drops its key, a completed row leaves it).
 type journal struct {
-	size  int
-	mu    sync.Mutex
-	ring  []jentry
-	next  int             // slot written next once the ring is full
-	slot  map[int64]int32 // sequence id → its newest slot
-	round int64           // claim rounds that found rows
+	size   int
+	mu     sync.Mutex
+	chunks [][]jentry      // the ring, jChunk entries a chunk
+	mem    *jmem           // allocates the chunks (off the Go heap on unix)
+	rows   int             // entries written (≤ size)
+	next   int             // slot written next once the ring is full
+	slot   map[int64]int32 // sequence id → its newest slot
+	round  int64           // claim rounds that found rows
+
+	str      jstrings          // channels, names, node ids
+	strLimit int               // rebuild str past this many strings
+	over     map[int32][]jfull // slot → steps that are not inline
+	mtext    map[int32]string  // slot → mutation id that is not inline
+	buf      []jfull           // decoding scratch
 
 	noteSince atomic.Int64 // unix ns of the first NOTIFY since the last claim began (0: none)
 }
 
-// jentry is one row's journey in this node.
-type jentry struct {
-	seq                     int64
-	mutation, channel, name string
-	rejected                bool
-	committed, notified     int64  // unix ns; 0 = unknown
-	from                    string // node whose lapsed lock the last claim replaced
-	steps                   []jstep
-}
+// jChunk is how many entries one ring allocation holds (about 140 kB).
+const jChunk = 1024
 
-// jstep is one step; arg is the claim round or the error code.
-type jstep struct {
-	at      int64
-	arg     int32
-	attempt uint16
-	kind    jkind
-}
+// minStrLimit is the intern table size below which it is never rebuilt.
+const minStrLimit = 4096
 
 func newJournal(size int) *journal {
 	if size <= 0 {
 		return nil
 	}
-	return &journal{size: size, slot: map[int64]int32{}}
+	j := &journal{size: size, slot: map[int64]int32{}, str: newJStrings(), strLimit: minStrLimit,
+		over: map[int32][]jfull{}, mtext: map[int32]string{}}
+	j.mem = newJMem(j)
+	return j
+}
+
+// at is the entry in slot i.
+func (j *journal) at(i int) *jentry {
+	return &j.chunks[i/jChunk][i%jChunk]
 }
 
 // notified records a NOTIFY: the first since the last claim began.
@@ -79,30 +91,42 @@ func (j *journal) claimed(rows []ClaimedRow, note int64, at time.Time) {
 	now := at.UnixNano()
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if len(j.str.s) > j.strLimit {
+		j.compactStrings()
+	}
 	j.round++
 	for i := range rows {
 		r := &rows[i]
-		if s, ok := j.slot[r.SequenceID]; ok && j.ring[s].seq == r.SequenceID {
-			e := &j.ring[s] // claimed again (after a release): same journey
-			e.steps = append(e.steps, jstep{at: now, arg: int32(j.round), kind: kClaim})
+		if s, ok := j.slot[r.SequenceID]; ok && j.at(int(s)).seq == r.SequenceID {
+			e := j.at(int(s)) // claimed again (after a release): same journey
+			j.addStep(int(s), e, jfull{at: now, arg: j.round, kind: kClaim})
 			if r.PreviousHolder != "" {
-				e.from = r.PreviousHolder
+				e.from = j.str.id(r.PreviousHolder)
 			}
 			continue
 		}
-		var e *jentry
-		if len(j.ring) < j.size {
-			j.ring = append(j.ring, jentry{steps: make([]jstep, 0, 5)})
-			e = &j.ring[len(j.ring)-1]
-			j.slot[r.SequenceID] = int32(len(j.ring) - 1)
-		} else {
-			e = &j.ring[j.next]
-			if s, ok := j.slot[e.seq]; ok && int(s) == j.next {
-				delete(j.slot, e.seq)
+		var s int
+		if j.rows < j.size {
+			s = j.rows
+			if s%jChunk == 0 {
+				j.chunks = append(j.chunks, j.mem.chunk(min(jChunk, j.size-s)))
 			}
-			j.slot[r.SequenceID] = int32(j.next)
+			j.rows++
+		} else {
+			s = j.next
+			old := j.at(s)
+			if o, ok := j.slot[old.seq]; ok && int(o) == s {
+				delete(j.slot, old.seq)
+			}
+			if old.flags&fOver != 0 {
+				delete(j.over, int32(s))
+			}
+			if old.flags&fMutMask == fMutLong {
+				delete(j.mtext, int32(s))
+			}
 			j.next = (j.next + 1) % j.size
 		}
+		j.slot[r.SequenceID] = int32(s)
 		var committed, notified int64
 		if r.Committed != nil {
 			committed = r.Committed.UnixNano()
@@ -110,20 +134,74 @@ func (j *journal) claimed(rows []ClaimedRow, note int64, at time.Time) {
 		if note != 0 && (committed == 0 || note >= committed) {
 			notified = note
 		}
-		*e = jentry{seq: r.SequenceID, mutation: r.MutationID, channel: r.Channel, name: r.Name, rejected: r.Rejected,
-			committed: committed, notified: notified, from: r.PreviousHolder,
-			steps: append(e.steps[:0], jstep{at: now, arg: int32(j.round), kind: kClaim})}
+		form, mut, mlen := encodeMutation(r.MutationID)
+		flags := form
+		if form == fMutLong {
+			j.mtext[int32(s)] = r.MutationID
+		}
+		if r.Rejected {
+			flags |= fRejected
+		}
+		e := j.at(s)
+		*e = jentry{seq: r.SequenceID, base: now, committed: committed, notified: notified, round: j.round,
+			mut: mut, mlen: mlen, flags: flags, channel: j.str.id(r.Channel), name: j.str.id(r.Name),
+			from: j.str.id(r.PreviousHolder)}
+		j.addStep(s, e, jfull{at: now, arg: j.round, kind: kClaim})
 	}
+}
+
+// addStep appends a step to the entry in slot s: packed inline when it
+// fits, else in the overflow map (an escape word keeps its place).
+func (j *journal) addStep(s int, e *jentry, st jfull) {
+	if e.nstep < jInline {
+		w, ok := e.pack(st)
+		if !ok {
+			w = jEscape
+		}
+		e.steps[e.nstep] = w
+		e.nstep++
+		if ok {
+			return
+		}
+	}
+	e.flags |= fOver
+	j.over[int32(s)] = append(j.over[int32(s)], st)
+}
+
+// compactStrings rebuilds the intern table from the strings the ring
+// references, and sets the next rebuild at twice that.
+func (j *journal) compactStrings() {
+	t := newJStrings()
+	remap := make(map[uint32]uint32, len(j.str.s)/2)
+	remap[0] = 0
+	id := func(old uint32) uint32 {
+		n, ok := remap[old]
+		if !ok {
+			n = uint32(len(t.s))
+			t.s = append(t.s, j.str.s[old])
+			t.idx[j.str.s[old]] = n
+			remap[old] = n
+		}
+		return n
+	}
+	for i := 0; i < j.rows; i++ {
+		e := j.at(i)
+		e.channel, e.name, e.from = id(e.channel), id(e.name), id(e.from)
+	}
+	j.str = t
+	j.strLimit = max(2*len(t.s), minStrLimit)
 }
 
 // stepLocked appends a step to id's journey if the node still has it;
 // callers hold j.mu.
-func (j *journal) stepLocked(id int64, st jstep) {
+func (j *journal) stepLocked(id int64, st jfull) {
 	s, ok := j.slot[id]
-	if !ok || j.ring[s].seq != id {
+	if !ok {
 		return
 	}
-	j.ring[s].steps = append(j.ring[s].steps, st)
+	if e := j.at(int(s)); e.seq == id {
+		j.addStep(int(s), e, st)
+	}
 }
 
 // step records one step of one row.
@@ -131,7 +209,7 @@ func (j *journal) step(id int64, kind jkind, attempt, code int) {
 	if j == nil {
 		return
 	}
-	st := jstep{at: time.Now().UnixNano(), arg: int32(code), attempt: uint16(min(attempt, 65535)), kind: kind}
+	st := jfull{at: time.Now().UnixNano(), arg: int64(int32(code)), attempt: int32(min(attempt, 65535)), kind: kind}
 	j.mu.Lock()
 	j.stepLocked(id, st)
 	j.mu.Unlock()
@@ -151,7 +229,7 @@ func (j *journal) fenced(ids []int64, held func(int64) bool, kind jkind, at time
 		if !held(id) {
 			k = kLockLost
 		}
-		j.stepLocked(id, jstep{at: now, kind: k})
+		j.stepLocked(id, jfull{at: now, kind: k})
 	}
 }
 
@@ -164,7 +242,7 @@ func (j *journal) many(ids []int64, kind jkind) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for _, id := range ids {
-		j.stepLocked(id, jstep{at: now, kind: kind})
+		j.stepLocked(id, jfull{at: now, kind: kind})
 	}
 }
 
@@ -176,9 +254,12 @@ func (j *journal) completed(ids, tombs []int64, retain bool, observe func(d [5]t
 		return
 	}
 	now := time.Now().UnixNano()
-	kept := map[int64]bool{}
-	for _, t := range tombs {
-		kept[t] = true
+	var kept map[int64]bool // for many tombstones; a few are searched
+	if len(tombs) > 16 {
+		kept = make(map[int64]bool, len(tombs))
+		for _, t := range tombs {
+			kept[t] = true
+		}
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -187,20 +268,23 @@ func (j *journal) completed(ids, tombs []int64, retain bool, observe func(d [5]t
 		switch {
 		case retain:
 			k = kRetained
-		case kept[id]:
+		case kept != nil && kept[id], kept == nil && slices.Contains(tombs, id):
 			k = kTombstone
 		}
 		s, ok := j.slot[id]
-		if !ok || j.ring[s].seq != id {
+		if !ok {
 			continue
 		}
-		e := &j.ring[s]
-		e.steps = append(e.steps, jstep{at: now, kind: k})
+		e := j.at(int(s))
+		if e.seq != id {
+			continue
+		}
+		j.addStep(int(s), e, jfull{at: now, kind: k})
 		if k != kTombstone { // a tombstone's later deletion is recorded too (tombstonesGone)
 			delete(j.slot, id) // the row left this node: only lookups by scan from now on
 		}
 		if observe != nil {
-			observe(e.stages())
+			observe(j.stages(int(s), e))
 		}
 	}
 }
@@ -215,7 +299,7 @@ func (j *journal) tombstonesGone(before, still []int64) {
 	defer j.mu.Unlock()
 	for _, id := range before {
 		if !slices.Contains(still, id) {
-			j.stepLocked(id, jstep{at: now, kind: kDeleted})
+			j.stepLocked(id, jfull{at: now, kind: kDeleted})
 			delete(j.slot, id)
 		}
 	}
@@ -245,31 +329,6 @@ var kindNames = [...]connector.StepKind{kClaim: connector.StepClaim, kFence: con
 	kNoAck: connector.StepNoAck, kBlocked: connector.StepBlocked, kReleased: connector.StepReleased,
 	kDeleted: connector.StepDeleted, kTombstone: connector.StepTombstone, kRetained: connector.StepRetained}
 
-// stages measures the entry's stage durations.
-func (e *jentry) stages() ([5]time.Duration, [5]bool) {
-	return connector.MeasureStages(e.committed, e.notified, len(e.steps), func(i int) (connector.StepKind, int64) {
-		return kindNames[e.steps[i].kind], e.steps[i].at
-	})
-}
-
-// journey converts an entry for the wire.
-func (e *jentry) journey(node string) connector.RowJourney {
-	j := connector.RowJourney{Node: node, SequenceID: e.seq, MutationID: e.mutation, Channel: e.channel, Name: e.name,
-		Rejected: e.rejected, Committed: unixTime(e.committed), Notified: unixTime(e.notified), TookOverFrom: e.from,
-		Steps: make([]connector.JourneyStep, len(e.steps))}
-	for i, s := range e.steps {
-		st := connector.JourneyStep{Kind: kindNames[s.kind], Time: time.Unix(0, s.at).UTC(), Attempt: int(s.attempt)}
-		switch s.kind {
-		case kClaim:
-			st.Round = int64(s.arg)
-		default:
-			st.Code = int(s.arg)
-		}
-		j.Steps[i] = st
-	}
-	return j
-}
-
 // find returns the journeys matching q, oldest first, and the journal's
 // fill and oldest claim.
 func (j *journal) find(node string, q connector.JourneyQuery) connector.JournalReply {
@@ -279,18 +338,27 @@ func (j *journal) find(node string, q connector.JourneyQuery) connector.JournalR
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	r.Size, r.Rows = j.size, len(j.ring)
-	if len(j.ring) > 0 {
-		oldest := j.next % len(j.ring)
-		if len(j.ring[oldest].steps) > 0 {
-			r.Oldest = unixTime(j.ring[oldest].steps[0].at)
-		}
+	r.Size, r.Rows = j.size, j.rows
+	if j.rows > 0 {
+		r.Oldest = unixTime(j.at(j.next % j.rows).base)
 	}
-	for k := 0; k < len(j.ring); k++ {
-		e := &j.ring[(j.next+k)%len(j.ring)]
-		if q.Matches(e.seq, e.mutation) {
-			r.Journeys = append(r.Journeys, e.journey(node))
+	form, mut, mlen := encodeMutation(q.MutationID)
+	for k := 0; k < j.rows; k++ {
+		s := (j.next + k) % j.rows
+		e := j.at(s)
+		if q.SequenceID != 0 && q.SequenceID != e.seq {
+			continue
 		}
+		if q.MutationID != "" {
+			switch {
+			case e.flags&fMutMask != form:
+				continue
+			case form == fMutLong && j.mtext[int32(s)] != q.MutationID,
+				form != fMutLong && (e.mut != mut || e.mlen != mlen):
+				continue
+			}
+		}
+		r.Journeys = append(r.Journeys, j.journey(node, s, e))
 	}
 	return r
 }
@@ -301,9 +369,9 @@ func (j *journal) recentStages(n int) []connector.StageLatency {
 	var samples [5][]float64
 	if j != nil {
 		j.mu.Lock()
-		for k := 0; k < len(j.ring) && k < n; k++ {
-			e := &j.ring[((j.next-1-k)%len(j.ring)+len(j.ring))%len(j.ring)]
-			d, ok := e.stages()
+		for k := 0; k < j.rows && k < n; k++ {
+			s := ((j.next-1-k)%j.rows + j.rows) % j.rows
+			d, ok := j.stages(s, j.at(s))
 			for i := range d {
 				if ok[i] {
 					samples[i] = append(samples[i], float64(d[i])/1e6)
