@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -84,4 +85,27 @@ func TestJournalStringsRebuilt(t *testing.T) {
 			t.Fatalf("row %d: %+v", i, r.Journeys)
 		}
 	}
+}
+
+// TestJournalEntryHasNoPointers: the ring may live outside the Go heap
+// (journal_mem_unix.go), where the GC cannot see pointers; a field that
+// holds one (string, slice, map, pointer, interface) would be corrupted.
+func TestJournalEntryHasNoPointers(t *testing.T) {
+	var check func(path string, typ reflect.Type)
+	check = func(path string, typ reflect.Type) {
+		switch typ.Kind() {
+		case reflect.Struct:
+			for i := 0; i < typ.NumField(); i++ {
+				f := typ.Field(i)
+				check(path+"."+f.Name, f.Type)
+			}
+		case reflect.Array:
+			check(path+"[]", typ.Elem())
+		case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		default:
+			t.Errorf("%s is a %s: jentry must hold no pointers", path, typ.Kind())
+		}
+	}
+	check("jentry", reflect.TypeOf(jentry{}))
 }
