@@ -83,7 +83,7 @@ SELECT 'm-' || g, 'o' || (g % 50), 'ev', jsonb_build_object('g', g) FROM generat
 		t.Fatalf("received %d distinct ids, want 2500", len(ids))
 	}
 	waitFor(t, 20*time.Second, "exactly one processed row left", func() bool {
-		return e.count(t, "SELECT count(*) FROM outbox") == 1
+		return e.count(t, "SELECT count(*) FROM outbox") == 1 && e.count(t, "SELECT count(*) FROM outbox WHERE processed") == 1
 	})
 	if got := e.count(t, "SELECT count(*) FROM outbox WHERE processed AND sequence_id = (SELECT max(sequence_id) FROM outbox)"); got != 1 {
 		t.Errorf("the remaining row is not the processed max")
