@@ -172,6 +172,9 @@ type AblyLocal struct {
 	Limits string `yaml:"limits" enum:"|ably" doc:"Empty = no limits; ably = enforce Ably's message size and rate limits."`
 	// MaxIdleInterval is the heartbeat interval promised to realtime clients.
 	MaxIdleInterval time.Duration `yaml:"maxIdleInterval" doc:"Heartbeat interval promised to realtime clients."`
+	// MaxQueuedBytes bounds each realtime connection's unsent outbound
+	// frames; a client further behind is disconnected with 80020.
+	MaxQueuedBytes int `yaml:"maxQueuedBytes" min:"1024" max:"1073741824" doc:"Bytes of unsent messages a realtime client may fall behind by before the endpoint disconnects it as a slow consumer (DISCONNECTED 80020)."`
 	// ConnectionStateTTL is how long a dropped realtime connection can be
 	// resumed or recovered.
 	ConnectionStateTTL time.Duration `yaml:"connectionStateTTL" doc:"How long a realtime client whose transport dropped can resume or recover its connection and get the messages it missed; advertised as connectionStateTtl (Ably: 2m)."`
@@ -250,6 +253,7 @@ func Default() Config {
 				HistoryLimit:       10000,
 				HistoryTTL:         24 * time.Hour,
 				MaxIdleInterval:    15 * time.Second,
+				MaxQueuedBytes:     8 << 20,
 				ConnectionStateTTL: 2 * time.Minute,
 				Faults:             []fault.Rule{},
 			},

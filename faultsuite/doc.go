@@ -6,7 +6,10 @@
 // scenario injects one fault: a Postgres restart, a kill -9 of the endpoint
 // followed by `sandbox up`, a SIGKILL of one of two connector processes
 // (`connector kill`), a SIGSTOP longer than the lease (`connector pause` /
-// `resume`), and each kind of endpoint fault rule (`fault add`).
+// `resume`), each kind of endpoint fault rule (`fault add`), and a
+// subscriber that stops reading until the endpoint disconnects it as a
+// slow consumer (80020), then resumes and catches up from history
+// (stall_test.go).
 //
 // For every scenario it checks that no row is lost, no id is delivered
 // twice and each channel's order is kept, and logs the recovery time: the

@@ -229,6 +229,13 @@ type writer struct {
 
 // startWriter inserts one row every interval until stopped.
 func (e *env) startWriter(channels []string, interval time.Duration) *writer {
+	return e.startWriterPadded(channels, interval, 0)
+}
+
+// startWriterPadded is startWriter with pad bytes of filler in each row's
+// data, so a scenario can move more bytes at the same row rate.
+func (e *env) startWriterPadded(channels []string, interval time.Duration, pad int) *writer {
+	filler := strings.Repeat("x", pad)
 	w := &writer{ids: map[string][]int64{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
@@ -240,7 +247,7 @@ func (e *env) startWriter(channels []string, interval time.Duration) *writer {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				var id int64
 				err := e.pool.QueryRow(ctx, `INSERT INTO outbox (mutation_id, channel, name, data) VALUES ($1, $2, 'e', $3) RETURNING sequence_id`,
-					fmt.Sprintf("m-%d", i), ch, fmt.Sprintf(`{"i":%d}`, i)).Scan(&id)
+					fmt.Sprintf("m-%d", i), ch, fmt.Sprintf(`{"i":%d,"p":"%s"}`, i, filler)).Scan(&id)
 				cancel()
 				if err == nil {
 					w.mu.Lock()

@@ -24,6 +24,9 @@ type scenario struct {
 	name   string
 	nodes  int
 	inject func(e *env, cs []*connector, channels []string) (heal func())
+	// stall adds a subscriber that stops reading until the endpoint
+	// disconnects it (80020); see stall_test.go.
+	stall bool
 }
 
 // faultAdd runs `fault add` with args and returns the rule's id.
@@ -60,38 +63,39 @@ func scenarios() []scenario {
 				time.Sleep(50 * time.Millisecond)
 			}
 			return func() { e.t.Logf("sandbox up restarted Postgres in %s", e.up().Round(time.Millisecond)) }
-		}},
+		}, false},
 		{"endpoint kill -9 + sandbox up", 1, func(e *env, _ []*connector, _ []string) func() {
 			if err := syscall.Kill(e.state.Ably.PID, syscall.SIGKILL); err != nil {
 				e.t.Fatal(err)
 			}
 			return func() { e.t.Logf("sandbox up restarted the endpoint in %s", e.up().Round(time.Millisecond)) }
-		}},
+		}, false},
 		{"SIGKILL 1 of 2 connectors", 2, func(e *env, cs []*connector, _ []string) func() {
 			e.run(30*time.Second, "connector", "kill", cs[0].node)
 			return nil
-		}},
+		}, false},
 		{"SIGSTOP 1 of 2 for 5 s (lease 3 s)", 2, func(e *env, cs []*connector, _ []string) func() {
 			e.run(30*time.Second, "connector", "pause", cs[0].node)
 			return after(5*time.Second, func() { e.run(30*time.Second, "connector", "resume", cs[0].node) })
-		}},
+		}, false},
 		{"fault: refuse 50000 for 2 s", 1, func(e *env, _ []*connector, ch []string) func() {
 			return after(2*time.Second, clearRule(e, faultAdd(e, "--channel", prefix(ch)+"*", "--code", "50000")))
-		}},
+		}, false},
 		{"fault: delay ACK 300 ms for 2 s", 1, func(e *env, _ []*connector, ch []string) func() {
 			return after(2*time.Second, clearRule(e, faultAdd(e, "--channel", prefix(ch)+"*", "--delay-ack", "300ms")))
-		}},
+		}, false},
 		{"fault: drop every 1 s for 3 s", 1, func(e *env, _ []*connector, ch []string) func() {
 			return after(3*time.Second, clearRule(e, faultAdd(e, "--channel", prefix(ch)+"*", "--drop", "--every", "1s")))
-		}},
+		}, false},
 		{"fault: drop + refuse connections 2 s", 1, func(e *env, _ []*connector, ch []string) func() {
 			faultAdd(e, "--refuse-connections", "2s")
 			faultAdd(e, "--channel", prefix(ch)+"*", "--drop")
 			return after(2500*time.Millisecond, func() {})
-		}},
+		}, false},
 		{"fault: rate 10/s per channel for 3 s", 1, func(e *env, _ []*connector, ch []string) func() {
 			return after(3*time.Second, clearRule(e, faultAdd(e, "--channel", prefix(ch)+"*", "--rate", "10")))
-		}},
+		}, false},
+		{"subscriber stalls until disconnected (80020)", 1, nil, true},
 	}
 }
 
@@ -105,7 +109,7 @@ func TestFaultSuite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the fault suite runs real processes; skipped with -short")
 	}
-	e := newEnv(t, "ably:\n  local:\n    faults:\n      - channel: 'never:*'\n        code: 40160\n")
+	e := newEnv(t, "ably:\n  local:\n    maxQueuedBytes: "+strconv.Itoa(stallQueueBytes)+"\n    faults:\n      - channel: 'never:*'\n        code: 40160\n")
 	configRule := func(when string) {
 		var l fault.List
 		if err := json.Unmarshal([]byte(e.run(30*time.Second, "fault", "list", "--json")), &l); err != nil || len(l.Faults) != 1 || l.Faults[0].Channel != "never:*" {
@@ -127,10 +131,25 @@ func TestFaultSuite(t *testing.T) {
 				cs = append(cs, se.startConnector())
 			}
 			sub := se.subscribe(channels)
-			w := se.startWriter(channels, 10*time.Millisecond)
+			var st *stalledSub
+			pad := 0
+			if sc.stall {
+				st, pad = se.subscribeStalled(channels), stallPad
+			}
+			w := se.startWriterPadded(channels, 10*time.Millisecond, pad)
 			time.Sleep(time.Second)
 			start := time.Now()
-			if heal := sc.inject(&se, cs, channels); heal != nil {
+			var released time.Time
+			var committed map[string]int64
+			if st != nil {
+				// no event to await: the endpoint's disconnect is only seen
+				// once the subscriber reads again, so it stalls for a time
+				// that overruns the queue limit several times over
+				st.proxy.stall()
+				time.Sleep(stallFor)
+				committed, released = w.lastIDs(), time.Now()
+				st.recoverAfterStall(t, channels, committed)
+			} else if heal := sc.inject(&se, cs, channels); heal != nil {
 				heal()
 			}
 			time.Sleep(time.Second)
@@ -143,11 +162,32 @@ func TestFaultSuite(t *testing.T) {
 			if o.lost > 0 || o.dup > 0 || o.reordered > 0 {
 				t.Errorf("%s: lost %d, dup %d, reordered %d of %d rows", sc.name, o.lost, o.dup, o.reordered, o.rows)
 			}
+			if st != nil {
+				r := st.report(ids, released, committed)
+				st.mu.Lock()
+				codes := append([]int(nil), st.codes...)
+				st.mu.Unlock()
+				t.Logf("%s: stalled subscriber: connection reasons %v; of %d rows from its first delivery: %d live before the release, %d live after (SDK resume), %d only in history until attach (lost by resume alone), %d missing; %d dup and %d out of order live; %d of %d channels last reattached resumed=true; caught up %.2fs after the release",
+					sc.name, codes, r.expected, r.liveBefore, r.liveAfter, r.history, r.missing, r.dupLive, r.reorderedLive, r.resumed, len(channels), r.caughtUp.Seconds())
+				if len(codes) == 0 || codes[0] != 80020 {
+					t.Errorf("%s: stalled subscriber's first disconnect reasons %v; want 80020 first", sc.name, codes)
+				}
+				if r.missing > 0 {
+					t.Errorf("%s: stalled subscriber still misses %d rows after resume and history", sc.name, r.missing)
+				}
+				if bad := liveExact(ids, sub); bad > 0 {
+					t.Errorf("%s: the other subscriber on the same channels was disturbed: %d channel(s) not exactly once in order", sc.name, bad)
+				}
+				o.recovery = r.caughtUp
+			}
 			table = append(table, fmt.Sprintf("| %s | %d | %d | %d | %d | %.1f |", sc.name, o.rows, o.lost, o.dup, o.reordered, o.recovery.Seconds()))
 			for _, c := range cs {
 				c.stop(t)
 			}
 			sub.rt.Close()
+			if st != nil {
+				st.rt.Close()
+			}
 		})
 		if !ok && i < 2 {
 			break // the sandbox itself may be broken
@@ -159,7 +199,7 @@ func TestFaultSuite(t *testing.T) {
 
 	// A rule added to livesync.yaml reaches the running endpoint at the
 	// next `sandbox up`, once.
-	extra := suiteYAML + "ably:\n  local:\n    faults:\n      - channel: 'never:*'\n        code: 40160\n      - channel: 'later:*'\n        delayAck: 1s\n"
+	extra := suiteYAML + "ably:\n  local:\n    maxQueuedBytes: " + strconv.Itoa(stallQueueBytes) + "\n    faults:\n      - channel: 'never:*'\n        code: 40160\n      - channel: 'later:*'\n        delayAck: 1s\n"
 	if err := os.WriteFile(filepath.Join(e.dir, "livesync.yaml"), []byte(extra), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -248,8 +248,8 @@ func (s *Stack) LocalAblyOptions() ablylocal.Options {
 	return ablylocal.Options{
 		Addr: l.Addr, DedupeWindow: l.DedupeWindow, HistoryLimit: l.HistoryLimit,
 		HistoryTTL: l.HistoryTTL, Limits: l.Limits, MaxIdleInterval: l.MaxIdleInterval,
-		ConnectionStateTTL: l.ConnectionStateTTL,
-		Faults:             append([]fault.Rule(nil), l.Faults...),
+		ConnectionStateTTL: l.ConnectionStateTTL, MaxQueuedBytes: l.MaxQueuedBytes,
+		Faults: append([]fault.Rule(nil), l.Faults...),
 	}
 }
 
