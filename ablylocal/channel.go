@@ -116,6 +116,13 @@ func (s *Server) attach(c *conn, name string, modes int64, params map[string]str
 	if len(replay) > 0 && f.ChannelSerial == "" {
 		out.Flags |= flagHasBacklog // rewind: messages from before the attach follow
 	}
+	if len(replay) > 0 {
+		// The client's position is ATTACHED's serial until each replayed
+		// message moves it on: if the replay is cut short (a slow consumer
+		// disconnected with 80020), the next resume starts after the last
+		// message it really got, not at the head it never reached.
+		out.ChannelSerial = s.serial(replay[0].seq - 1)
+	}
 	var sync []*outFrame
 	if modes&flagPresenceSubscribe != 0 {
 		sync = ch.syncFrames()

@@ -336,6 +336,11 @@ func TestRawReplayAfterChannelSerial(t *testing.T) {
 		if num(att["flags"])&flagResumed == 0 || errOf(att) != 0 {
 			t.Fatalf("ATTACHED after replayable serial: %v", att)
 		}
+		if att["channelSerial"] != serial {
+			// the head would tell the client it has what the replay is
+			// still to bring, and a replay cut short would be lost
+			t.Fatalf("ATTACHED with a replay carries %v, want the resume point %s", att["channelSerial"], serial)
+		}
 		for i := 0; i < 2; i++ {
 			if m := c.expect(actMessage); !strings.HasSuffix(m["channelSerial"].(string), []string{"1", "2"}[i]) {
 				t.Fatalf("replay %d: %v", i, m)
