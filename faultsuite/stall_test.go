@@ -45,6 +45,8 @@ type stalledSub struct {
 	attached    map[string]int
 	attachedAt  map[string]time.Time
 	resumed     map[string]bool // the last ATTACHED's resumed flag
+	lostCont    int             // reattaches that said continuity was lost (resumed=false)
+	lostCodes   []int           // their reasons' codes
 	fromHistory map[string][]int64
 	historyAt   time.Time // when the history fill returned
 	changed     chan struct{}
@@ -99,6 +101,14 @@ func (e *env) subscribeStalled(channels []string) *stalledSub {
 				s.attached[ch]++
 				s.attachedAt[ch] = time.Now()
 				s.resumed[ch] = sc.Resumed
+				if s.attached[ch] > 1 && !sc.Resumed {
+					s.lostCont++
+					code := 0
+					if sc.Reason != nil {
+						code = int(sc.Reason.Code)
+					}
+					s.lostCodes = append(s.lostCodes, code)
+				}
 				s.mu.Unlock()
 				s.poke()
 			}

@@ -166,7 +166,9 @@ func TestFaultSuite(t *testing.T) {
 				r := st.report(ids, released, committed)
 				st.mu.Lock()
 				codes := append([]int(nil), st.codes...)
+				lostCont, lostCodes := st.lostCont, append([]int(nil), st.lostCodes...)
 				st.mu.Unlock()
+				t.Logf("%s: stalled subscriber: %d reattach(es) reported lost continuity (resumed=false), reasons %v", sc.name, lostCont, lostCodes)
 				t.Logf("%s: stalled subscriber: connection reasons %v; of %d rows from its first delivery: %d live before the release, %d live after (SDK resume), %d only in history until attach (lost by resume alone), %d missing; %d dup and %d out of order live; %d of %d channels last reattached resumed=true; caught up %.2fs after the release",
 					sc.name, codes, r.expected, r.liveBefore, r.liveAfter, r.history, r.missing, r.dupLive, r.reorderedLive, r.resumed, len(channels), r.caughtUp.Seconds())
 				if len(codes) == 0 || codes[0] != 80020 {
