@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,44 +22,16 @@ import (
 
 	"github.com/livesync-dev/livesync-dev/internal/ablylog"
 	"github.com/livesync-dev/livesync-dev/internal/stack"
+	"github.com/livesync-dev/livesync-dev/internal/testbin"
 	"github.com/livesync-dev/livesync-dev/sandbox"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-	buildOut  []byte
-)
-
-// binary builds livesync-dev once, into a directory any user can reach.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "livesync-dev-faults-")
-		if err == nil {
-			err = os.Chmod(dir, 0o755)
-		}
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "livesync-dev")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		buildOut, buildErr = exec.CommandContext(ctx, "go", "build", "-o", binPath, "..").CombinedOutput()
-	})
-	if buildErr != nil {
-		t.Fatalf("go build: %v\n%s", buildErr, buildOut)
-	}
-	return binPath
-}
+// binary is the livesync-dev command, built once per test binary.
+func binary(t *testing.T) string { return testbin.Path(t) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	testbin.Remove()
 	os.Exit(code)
 }
 
@@ -373,6 +346,31 @@ func (e *env) awaitDrained(ids map[string][]int64, within time.Duration) time.Du
 			e.t.Fatalf("%d row(s) still pending %s after the writer stopped (err %v)\n%s", n, within, err, st)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// awaitLast waits until s received each channel's last published id, or
+// within passes (check then reports what is missing).
+func (s *subscriber) awaitLast(ids map[string][]int64, within time.Duration) {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		all := true
+		for ch, want := range ids {
+			if len(want) == 0 {
+				continue
+			}
+			got := s.live[ch]
+			if !slices.ContainsFunc(got, func(d delivery) bool { return d.id == want[len(want)-1] }) {
+				all = false
+				break
+			}
+		}
+		s.mu.Unlock()
+		if all {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

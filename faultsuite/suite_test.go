@@ -155,7 +155,7 @@ func TestFaultSuite(t *testing.T) {
 			time.Sleep(time.Second)
 			ids, failures := w.finish()
 			drained := se.awaitDrained(ids, 60*time.Second)
-			time.Sleep(300 * time.Millisecond) // the last deliveries reach the subscriber
+			sub.awaitLast(ids, 5*time.Second) // the last deliveries reach the subscriber
 			o := se.check(ids, sub)
 			t.Logf("%s: %d rows (%d insert retries), lost %d, dup %d, reordered %d, longest pause on a channel %.2fs; drained %s after the writer stopped; fault window %s",
 				sc.name, o.rows, failures, o.lost, o.dup, o.reordered, o.recovery.Seconds(), drained.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
