@@ -105,7 +105,13 @@ func (c Capability) Ops(channel string) map[string]bool {
 
 // Allows reports whether the operation is allowed on the channel.
 func (c Capability) Allows(channel, op string) bool {
-	return c.Ops(channel)[op]
+	// on every published message: no map, no allocation
+	for res, ops := range c {
+		if (slices.Contains(ops, op) || slices.Contains(ops, "*")) && matchResource(res, channel) {
+			return true
+		}
+	}
+	return false
 }
 
 // AllowsAnyChannel reports whether the operation is granted on a resource

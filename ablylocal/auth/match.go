@@ -18,6 +18,9 @@ func splitQualifier(res string) (q, pattern string) {
 // included), other qualifiers match no channel. A "*" segment matches one
 // segment, a trailing "*" one or more remaining segments.
 func matchResource(res, channel string) bool {
+	if res == "*" || res == "[*]*" {
+		return true // the common key capability, checked per message
+	}
 	q, pattern := splitQualifier(res)
 	if strings.HasPrefix(res, "[") && q != "*" {
 		return false
