@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -12,10 +11,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gdamore/tcell/v2"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/livesync-dev/livesync-dev/internal/stack"
 	"github.com/livesync-dev/livesync-dev/monitor"
+	"github.com/livesync-dev/livesync-dev/tui"
 )
 
 func init() { commands = append(commands, newDemoCommand) }
@@ -29,19 +31,25 @@ var demoOverrides = map[string]string{
 
 func newDemoCommand() *cobra.Command {
 	var headless bool
+	var stepPause time.Duration
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "A narrated scenario that shows LiveSync working, and what happens when things break",
 		Long: "Bring a sandbox up in this folder with two connector nodes and run a scripted scenario: a writer\n" +
 			"inserting at a steady rate over a few channels, messages reaching a subscriber, a node killed and\n" +
 			"the other taking over, a rejected mutation, a poison row blocking only its channel and its fix, a\n" +
-			"fault rule refusing a channel and its recovery, then a clean finish with nothing lost. Each step\n" +
-			"is captioned; on a terminal Enter advances. With --headless it prints one line per step, never\n" +
-			"waits, and exits 1 when a step's expectation fails, so it is a test too. The connector's lease and\n" +
-			"lock TTL are shortened to 3 s and 4 s; the endpoint must be the local one.",
-		Example: "  livesync-dev demo\n  livesync-dev demo --headless",
+			"fault rule refusing a channel and its recovery, then a clean finish with nothing lost. On a\n" +
+			"terminal it runs in the dashboard: each step is a caption above the panels, n goes on to the next\n" +
+			"step once one has passed (or it goes on by itself after --step-pause), and q quits and takes the\n" +
+			"sandbox down. With --headless (or without a terminal) it prints one line per step, never waits, and\n" +
+			"exits 1 when a step's expectation fails, so it is a test too. The connector's lease and lock TTL\n" +
+			"are shortened to 3 s and 4 s; the endpoint must be the local one.",
+		Example: "  livesync-dev demo\n  livesync-dev demo --step-pause 0\n  livesync-dev demo --headless",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if stepPause < 0 {
+				return usageError("--step-pause %s: give 0 (wait for the key) or a positive duration such as 20s", stepPause)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			overrides := map[string]string{}
@@ -55,48 +63,71 @@ func newDemoCommand() *cobra.Command {
 			if stk.Config.Ably.Key != "" || stk.Config.Postgres.URL != "" {
 				return usageError("the demo runs on its own sandbox with the local endpoint: unset ABLY_API_KEY / ably.key and postgres.url")
 			}
+			if err := tui.ValidateConfig(stk.Config.Dashboard); err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
 			logf, err := os.CreateTemp("", "livesync-demo-*.log")
 			if err != nil {
 				return err
 			}
 			defer logf.Close()
-			interactive := !headless && term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd()))
-			out := cmd.OutOrStdout()
-			fmt.Fprintln(cmd.ErrOrStderr(), "demo: bringing the sandbox up (connector log: "+logf.Name()+")")
-			s, err := startStack(ctx, stk, upFlags{nodes: 2}, io.Discard, logf)
-			if err != nil {
-				return err
-			}
-			defer s.stop(cmd.ErrOrStderr())
-			d := &demo{s: s, out: out, headless: headless, received: map[string][]monitor.TailMessage{}}
-			if interactive {
-				d.next = bufio.NewReader(cmd.InOrStdin())
-			}
-			err = d.run(ctx)
-			if err == nil {
-				defer os.Remove(logf.Name()) // kept only to explain a failure
+			if screen, ok := demoTerminal(headless); ok {
+				err = runDemoDashboard(ctx, cmd, stk, logf, screen, stepPause)
+			} else {
+				err = runDemoText(ctx, cmd, stk, logf, headless)
 			}
 			var fe *demoFailure
 			if errors.As(err, &fe) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "demo: the connector's log is in %s\n", logf.Name())
 				return &ExitError{Code: 1, Err: err}
 			}
+			if err == nil {
+				os.Remove(logf.Name()) // kept only to explain a failure
+			}
 			return err
 		},
 	}
 	cmd.Flags().BoolVar(&headless, "headless", false, "print one line per step, never wait; exit 1 when a step's expectation fails")
+	cmd.Flags().DurationVar(&stepPause, "step-pause", 20*time.Second, "in the dashboard: go on to the next step by itself after this pause (0: wait for the n key)")
 	return cmd
+}
+
+// demoTerminal says whether the demo runs in the dashboard, and on which
+// screen (nil: the terminal): on a terminal, unless --headless. Tests
+// replace it to run the dashboard on a simulation screen.
+var demoTerminal = func(headless bool) (tcell.Screen, bool) {
+	return nil, !headless && term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd()))
+}
+
+// runDemoText plays the script in plain text: captions and one line per
+// step (--headless: only the step lines), never waiting.
+func runDemoText(ctx context.Context, cmd *cobra.Command, stk *stack.Stack, logf *os.File, headless bool) error {
+	fmt.Fprintln(cmd.ErrOrStderr(), "demo: bringing the sandbox up (connector log: "+logf.Name()+")")
+	s, err := startStack(ctx, stk, upFlags{nodes: 2}, io.Discard, logf)
+	if err != nil {
+		return err
+	}
+	defer s.stop(cmd.ErrOrStderr())
+	d := newDemo(s, &textNarrator{out: cmd.OutOrStdout(), headless: headless})
+	return d.run(ctx)
 }
 
 // demo is a running scenario.
 type demo struct {
 	s        *upStack
-	out      io.Writer
-	headless bool
-	next     *bufio.Reader // Enter advances; nil: no waiting
+	narrator demoNarrator
+	// feed, when set, receives a copy of every message the tail delivers
+	// (the dashboard's tail, since the demo reads the tail itself).
+	feed chan monitor.TailMessage
 
 	mu       sync.Mutex
 	received map[string][]monitor.TailMessage
+	writer   *demoWriter
+}
+
+// newDemo returns a scenario over a running stack, told by n.
+func newDemo(s *upStack, n demoNarrator) *demo {
+	return &demo{s: s, narrator: n, received: map[string][]monitor.TailMessage{}}
 }
 
 // demoFailure is a step whose expectation failed.
@@ -120,14 +151,28 @@ type demoStep struct {
 	act     func(ctx context.Context) (string, error)
 }
 
+// demoNarrator tells the script: in plain text (textNarrator) or in the
+// dashboard's caption (dashNarrator). i counts steps from 1 to n.
+type demoNarrator interface {
+	// begin announces a step.
+	begin(i, n int, st demoStep)
+	// passed reports a step that did what it should.
+	passed(i, n int, st demoStep, result string, took time.Duration)
+	// failed reports a step whose expectation failed; the script stops.
+	failed(i, n int, st demoStep, err error, took time.Duration)
+	// between waits before the next step; an error stops the script.
+	between(ctx context.Context) error
+	// finished reports that every step passed.
+	finished()
+}
+
 // run plays every step, stopping at the first failure.
 func (d *demo) run(ctx context.Context) error {
 	go d.listen(ctx)
+	defer d.stopWriter()
 	steps := d.steps()
 	for i, st := range steps {
-		if !d.headless {
-			fmt.Fprintf(d.out, "\n── step %d/%d: %s\n   %s\n", i+1, len(steps), st.name, st.caption)
-		}
+		d.narrator.begin(i+1, len(steps), st)
 		sctx, cancel := context.WithTimeout(ctx, st.within)
 		start := time.Now()
 		result, err := st.act(sctx)
@@ -137,19 +182,57 @@ func (d *demo) run(ctx context.Context) error {
 			return ctx.Err()
 		}
 		if err != nil {
-			fmt.Fprintf(d.out, "step %d/%d FAIL %s: %v (after %s)\n", i+1, len(steps), st.name, err, took)
+			d.narrator.failed(i+1, len(steps), st, err, took)
 			return &demoFailure{step: i + 1, name: st.name, err: err}
 		}
-		fmt.Fprintf(d.out, "step %d/%d ok   %s: %s (%s)\n", i+1, len(steps), st.name, result, took)
-		if d.next != nil && i < len(steps)-1 {
-			fmt.Fprint(d.out, "   press Enter for the next step")
-			if _, err := d.next.ReadString('\n'); err != nil {
-				d.next = nil
+		d.narrator.passed(i+1, len(steps), st, result, took)
+		if i < len(steps)-1 {
+			if err := d.narrator.between(ctx); err != nil {
+				return err
 			}
 		}
 	}
-	fmt.Fprintln(d.out, "demo finished: every step behaved as LiveSync promises")
+	d.narrator.finished()
 	return nil
+}
+
+// stopWriter stops the writer if it runs (the finish step stops it; a
+// failure or a quit leaves it to this).
+func (d *demo) stopWriter() {
+	d.mu.Lock()
+	w := d.writer
+	d.mu.Unlock()
+	if w != nil {
+		w.stop()
+		<-w.done
+	}
+}
+
+// textNarrator prints the script: the captions unless headless, one line
+// per step, and the finish.
+type textNarrator struct {
+	out      io.Writer
+	headless bool
+}
+
+func (t *textNarrator) begin(i, n int, st demoStep) {
+	if !t.headless {
+		fmt.Fprintf(t.out, "\n── step %d/%d: %s\n   %s\n", i, n, st.name, st.caption)
+	}
+}
+
+func (t *textNarrator) passed(i, n int, st demoStep, result string, took time.Duration) {
+	fmt.Fprintf(t.out, "step %d/%d ok   %s: %s (%s)\n", i, n, st.name, result, took)
+}
+
+func (t *textNarrator) failed(i, n int, st demoStep, err error, took time.Duration) {
+	fmt.Fprintf(t.out, "step %d/%d FAIL %s: %v (after %s)\n", i, n, st.name, err, took)
+}
+
+func (t *textNarrator) between(context.Context) error { return nil }
+
+func (t *textNarrator) finished() {
+	fmt.Fprintln(t.out, "demo finished: every step behaved as LiveSync promises")
 }
 
 // listen records what the live tail receives.
@@ -166,6 +249,12 @@ func (d *demo) listen(ctx context.Context) {
 			d.mu.Lock()
 			d.received[m.Channel] = append(d.received[m.Channel], m)
 			d.mu.Unlock()
+			if d.feed != nil {
+				select {
+				case d.feed <- m:
+				default: // a slow dashboard drops messages, as the tail does
+				}
+			}
 		}
 	}
 }

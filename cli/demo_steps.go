@@ -29,8 +29,11 @@ type demoWriter struct {
 }
 
 func (d *demo) startWriter(ctx context.Context) *demoWriter {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx)) // outlives the step; run stops it
 	w := &demoWriter{ids: map[string][]int64{}, stop: cancel, done: make(chan struct{})}
+	d.mu.Lock()
+	d.writer = w
+	d.mu.Unlock()
 	go func() {
 		defer close(w.done)
 		for i := 0; ctx.Err() == nil; i++ {

@@ -105,22 +105,7 @@ func runDashboard(ctx context.Context, cmd *cobra.Command, stk *stack.Stack, ove
 				return nil, err
 			}
 			stackPtr.Store(s)
-			var endpoint *monitor.Endpoint
-			var records monitor.EndpointRecords
-			if a := s.st.Ably; a != nil {
-				if a.Local {
-					records = localEndpointRecords(a.Host, a.Port, a.TLS, a.Key)
-				}
-				key := a.Key
-				if !a.Local {
-					key = cfg.Ably.Key
-				}
-				endpoint = &monitor.Endpoint{Host: a.Host, Port: a.Port, TLS: a.TLS, Key: key}
-			}
-			faults, ferr := s.stack.FaultClient(stack.EndpointParams{}) // nil: the palette says why
-			return source.New(ctx, source.Options{Monitor: s.mon, Tail: s.tail, Buses: busesOf(s), Endpoint: endpoint,
-				EndpointRecords: records, MongoDocs: s.mongo.docs(), Faults: faults, FaultsErr: ferr,
-				Stack: s.stack, InProcess: s.inProcessKill}), nil
+			return upSource(ctx, s, cfg), nil
 		},
 	})
 	file := configFileFlag(cmd)
@@ -146,6 +131,27 @@ func runDashboard(ctx context.Context, cmd *cobra.Command, stk *stack.Stack, ove
 		return nil
 	}
 	return err
+}
+
+// upSource is the dashboard's data source over a running stack, until ctx
+// ends.
+func upSource(ctx context.Context, s *upStack, cfg *config.Config) *source.Source {
+	var endpoint *monitor.Endpoint
+	var records monitor.EndpointRecords
+	if a := s.st.Ably; a != nil {
+		if a.Local {
+			records = localEndpointRecords(a.Host, a.Port, a.TLS, a.Key)
+		}
+		key := a.Key
+		if !a.Local {
+			key = cfg.Ably.Key
+		}
+		endpoint = &monitor.Endpoint{Host: a.Host, Port: a.Port, TLS: a.TLS, Key: key}
+	}
+	faults, ferr := s.stack.FaultClient(stack.EndpointParams{}) // nil: the palette says why
+	return source.New(ctx, source.Options{Monitor: s.mon, Tail: s.tail, Buses: busesOf(s), Endpoint: endpoint,
+		EndpointRecords: records, MongoDocs: s.mongo.docs(), Faults: faults, FaultsErr: ferr,
+		Stack: s.stack, InProcess: s.inProcessKill})
 }
 
 func busesOf(s *upStack) []*connector.Bus {

@@ -48,6 +48,9 @@ type Options struct {
 	External bool
 	// Screen is the terminal; nil means the real one.
 	Screen tcell.Screen
+	// Narration, when set, shows a narrated script's captions (`livesync-dev
+	// demo`) in the dashboard and binds its advance key.
+	Narration *model.Narration
 }
 
 // Dashboard is a dashboard about to run or running. Its config methods are
@@ -190,10 +193,11 @@ func (d *Dashboard) build(src Source, tapp *tview.Application, post func(func())
 	defer d.mu.Unlock()
 	a, err := view.New(view.Options{
 		Source: src, Dashboard: d.cfg, Readonly: d.opts.Readonly, External: d.opts.External, NoColor: noColor,
-		Post:     post,
-		Copy:     screen.SetClipboard,
-		Quit:     quit,
-		SetMouse: func(on bool) { tapp.EnableMouse(on) },
+		Post:      post,
+		Copy:      screen.SetClipboard,
+		Quit:      quit,
+		SetMouse:  func(on bool) { tapp.EnableMouse(on) },
+		Narration: d.opts.Narration,
 	})
 	if err != nil {
 		return nil, err

@@ -75,6 +75,12 @@ func (n *Node) dispatch(res OutboxClaimResult, dropSeq uint64) (release []int64)
 		n.held++
 		cs.queue = append(cs.queue, &heldRow{row: r.Row, confirmed: res.Started, deadline: deadline})
 	}
+	if n.runCtx.Err() != nil {
+		// Stopping: Stop may already be waiting for the workers, so none
+		// is added (a worker would exit at once anyway); Stop releases the
+		// queued rows.
+		return release
+	}
 	for _, cs := range n.channels {
 		if !cs.running && !cs.blocked && len(cs.queue) > 0 {
 			cs.running = true

@@ -156,6 +156,10 @@ func (n *Node) Stop(ctx context.Context) error {
 	var err error
 	n.stopOnce.Do(func() {
 		n.stopRun()
+		// dispatch adds workers under n.mu only while running: past this
+		// barrier none is added, so the Wait below does not race an Add.
+		n.mu.Lock()
+		n.mu.Unlock() //nolint:staticcheck // an empty critical section is the barrier
 		done := make(chan struct{})
 		go func() { n.workers.Wait(); close(done) }()
 		select {

@@ -41,6 +41,7 @@ const (
 	ActNodePause      Action = "nodePause"
 	ActNodeResume     Action = "nodeResume"
 	ActHold           Action = "hold"
+	ActNextStep       Action = "nextStep"
 )
 
 // Binding is one entry of the key table: the same data drives the footer
@@ -58,39 +59,44 @@ type Binding struct {
 	Dangerous bool
 	// Help is the longer text of the help overlay and the README table.
 	Help string
+	// Narrating marks keys that exist only while a narrated script
+	// (`livesync-dev demo`) runs in the dashboard; otherwise they are
+	// hidden and do nothing.
+	Narrating bool
 }
 
 // DefaultBindings returns the default key table, in help order. No default
 // uses a tmux or screen prefix (Ctrl-B, Ctrl-A).
 func DefaultBindings() []Binding {
 	return []Binding{
-		{ActHelp, "?", "help", true, false, "show this help; / searches it"},
-		{ActPalette, ":", "command", true, false, "command palette: :outbox :nodes :stuck :rejected :channels [CH] :log :insert [CH] :fault add|list|clear :hold ID [SECONDS] :quit"},
-		{ActFilter, "/", "filter", true, false, "filter the focused table or tail (substring, case-insensitive; !text inverts)"},
-		{ActBack, "esc", "back", false, false, "close the dialog, clear the filter, or go back to the dashboard"},
-		{ActQuit, "q", "quit", true, false, "quit (when no dialog is open); Ctrl-C always quits"},
-		{ActInspect, "enter", "inspect", true, false, "on an outbox, stuck or rejected row or a message: its journey, stage by stage (as outbox trace); in the journey, and on anything else: the JSON (sorted keys, exact numbers); in the channel list: tail that channel"},
-		{ActCopy, "c", "copy JSON", false, false, "copy the selected row or message as JSON to the clipboard (OSC 52); in the journey: the journey"},
-		{ActMark, "space", "mark row", false, false, "mark or unmark the row for a bulk retry or delete"},
-		{ActRetry, "r", "retry", true, true, "retry the marked rows (or the selected one): clears their locks; asks first, showing the SQL"},
-		{ActDelete, "ctrl-d", "delete", true, true, "delete the marked rows (or the selected one); asks first, showing the SQL"},
-		{ActRetryFiltered, "R", "retry all matching", false, true, "retry every row matching the view and its filter; asks first"},
-		{ActDeleteFiltered, "ctrl-x", "delete all matching", false, true, "delete every row matching the view and its filter; asks first"},
-		{ActInsert, "i", "insert", true, true, "insert test rows (channel, name, data, headers, mutation id, rejected, count)"},
-		{ActNodeKill, "K", "kill node", false, true, "in the Nodes view: kill the selected node as a crash would (connector kill; no release, its lease lapses); asks first"},
-		{ActNodePause, "P", "pause node", false, true, "in the Nodes view: SIGSTOP the selected node's process (connector pause); asks first"},
-		{ActNodeResume, "U", "resume node", false, true, "in the Nodes view: SIGCONT the selected node's paused process (connector resume); asks first"},
-		{ActHold, "H", "hold row lock", false, true, "on an outbox row: hold its lock from an open transaction for 30 s, as a long application transaction would (outbox hold; :hold ID SECONDS for longer); asks first"},
-		{ActRefresh, "ctrl-r", "refresh", false, false, "take a snapshot now; in the journey: trace again"},
-		{ActFollow, "f", "follow", false, false, "follow the newest tail or log entry again (scrolling up pauses)"},
-		{ActNextPanel, "tab", "next panel", false, false, "focus the next panel"},
-		{ActDashboard, "1", "dashboard", false, false, "dashboard: Outbox, Nodes and Channels"},
-		{ActOutbox, "2", "outbox", false, false, "every outbox row, paged from the database"},
-		{ActNodes, "3", "nodes", false, false, "node leases with countdowns and owned channels"},
-		{ActStuck, "4", "stuck", false, false, "rows that are not moving, with the diagnosis"},
-		{ActRejected, "5", "rejected", false, false, "rejected rows (rejections of client mutations)"},
-		{ActChannels, "6", "channels", false, false, "channels with occupancy, and the live tail per channel or all"},
-		{ActLog, "7", "log", false, false, "the connector's event log"},
+		{ActNextStep, "n", "next step", true, false, "go on to the demo's next step once the current one has passed; without it the demo goes on by itself after demo --step-pause", true},
+		{ActHelp, "?", "help", true, false, "show this help; / searches it", false},
+		{ActPalette, ":", "command", true, false, "command palette: :outbox :nodes :stuck :rejected :channels [CH] :log :insert [CH] :fault add|list|clear :hold ID [SECONDS] :quit", false},
+		{ActFilter, "/", "filter", true, false, "filter the focused table or tail (substring, case-insensitive; !text inverts)", false},
+		{ActBack, "esc", "back", false, false, "close the dialog, clear the filter, or go back to the dashboard", false},
+		{ActQuit, "q", "quit", true, false, "quit (when no dialog is open); Ctrl-C always quits", false},
+		{ActInspect, "enter", "inspect", true, false, "on an outbox, stuck or rejected row or a message: its journey, stage by stage (as outbox trace); in the journey, and on anything else: the JSON (sorted keys, exact numbers); in the channel list: tail that channel", false},
+		{ActCopy, "c", "copy JSON", false, false, "copy the selected row or message as JSON to the clipboard (OSC 52); in the journey: the journey", false},
+		{ActMark, "space", "mark row", false, false, "mark or unmark the row for a bulk retry or delete", false},
+		{ActRetry, "r", "retry", true, true, "retry the marked rows (or the selected one): clears their locks; asks first, showing the SQL", false},
+		{ActDelete, "ctrl-d", "delete", true, true, "delete the marked rows (or the selected one); asks first, showing the SQL", false},
+		{ActRetryFiltered, "R", "retry all matching", false, true, "retry every row matching the view and its filter; asks first", false},
+		{ActDeleteFiltered, "ctrl-x", "delete all matching", false, true, "delete every row matching the view and its filter; asks first", false},
+		{ActInsert, "i", "insert", true, true, "insert test rows (channel, name, data, headers, mutation id, rejected, count)", false},
+		{ActNodeKill, "K", "kill node", false, true, "in the Nodes view: kill the selected node as a crash would (connector kill; no release, its lease lapses); asks first", false},
+		{ActNodePause, "P", "pause node", false, true, "in the Nodes view: SIGSTOP the selected node's process (connector pause); asks first", false},
+		{ActNodeResume, "U", "resume node", false, true, "in the Nodes view: SIGCONT the selected node's paused process (connector resume); asks first", false},
+		{ActHold, "H", "hold row lock", false, true, "on an outbox row: hold its lock from an open transaction for 30 s, as a long application transaction would (outbox hold; :hold ID SECONDS for longer); asks first", false},
+		{ActRefresh, "ctrl-r", "refresh", false, false, "take a snapshot now; in the journey: trace again", false},
+		{ActFollow, "f", "follow", false, false, "follow the newest tail or log entry again (scrolling up pauses)", false},
+		{ActNextPanel, "tab", "next panel", false, false, "focus the next panel", false},
+		{ActDashboard, "1", "dashboard", false, false, "dashboard: Outbox, Nodes and Channels", false},
+		{ActOutbox, "2", "outbox", false, false, "every outbox row, paged from the database", false},
+		{ActNodes, "3", "nodes", false, false, "node leases with countdowns and owned channels", false},
+		{ActStuck, "4", "stuck", false, false, "rows that are not moving, with the diagnosis", false},
+		{ActRejected, "5", "rejected", false, false, "rejected rows (rejections of client mutations)", false},
+		{ActChannels, "6", "channels", false, false, "channels with occupancy, and the live tail per channel or all", false},
+		{ActLog, "7", "log", false, false, "the connector's event log", false},
 	}
 }
 
@@ -156,6 +162,16 @@ func (k *Keymap) Bindings(readonly bool) []Binding {
 		out = append(out, b)
 	}
 	return out
+}
+
+// Binding returns a's entry of the key table.
+func (k *Keymap) Binding(a Action) (Binding, bool) {
+	for _, b := range k.bindings {
+		if b.Action == a {
+			return b, true
+		}
+	}
+	return Binding{}, false
 }
 
 // Key returns the key bound to a.
@@ -266,6 +282,9 @@ func MarkdownTable() string {
 		help := k.Help
 		if k.Dangerous {
 			help += " (hidden in read-only mode)"
+		}
+		if k.Narrating {
+			help += " (only while `livesync-dev demo` runs)"
 		}
 		fmt.Fprintf(&b, "| `%s` | `%s` | %s |\n", k.Key, k.Action, strings.ReplaceAll(help, "|", "\\|"))
 	}

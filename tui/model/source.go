@@ -1,6 +1,7 @@
 // Package model holds the dashboard's data seams and the state behind its
 // views: the Source the dashboard reads from, the key table, bounded buffers
-// for the live tail and the connector log, rate history and JSON formatting.
+// for the live tail and the connector log, rate history, JSON formatting and
+// the Narration through which `livesync-dev demo` captions the dashboard.
 // It never imports tview; views read it and redraw through QueueUpdateDraw.
 package model
 

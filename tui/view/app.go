@@ -40,6 +40,10 @@ type Options struct {
 	Quit func()
 	// SetMouse turns mouse input on or off (hot reload of Dashboard.Mouse).
 	SetMouse func(bool)
+	// Narration, when set, is a narrated script (`livesync-dev demo`): its
+	// captions show in a box under the overview on every screen and the
+	// advance key (model.ActNextStep) tells it to go on.
+	Narration *model.Narration
 }
 
 // Screen names one of the dashboard's views.
@@ -115,6 +119,12 @@ type App struct {
 	configErr    string
 	refreshEvery chan time.Duration
 
+	narration  *model.Narration
+	captionBox *captionBox
+	caption    model.Caption
+	hasCaption bool
+	unsubCap   func()
+
 	mu     sync.Mutex
 	events []connector.Event
 	msgs   []monitor.TailMessage
@@ -149,6 +159,11 @@ func New(opts Options) (*App, error) {
 	a.chans = newChannelList(a.env, a.tail)
 	a.log = newLogPanel(a.env)
 	a.root = newRoot(a)
+	if opts.Narration != nil {
+		a.narration = opts.Narration
+		a.captionBox = newCaptionBox(a)
+		a.unsubCap = opts.Narration.Subscribe(func(c model.Caption) { a.env.post(func() { a.showCaption(c) }) })
+	}
 	a.focusPanel()
 	return a, nil
 }
@@ -278,6 +293,12 @@ func (a *App) Start(ctx context.Context) {
 		go pump(ctx, ch, func(m monitor.TailMessage) { a.mu.Lock(); a.msgs = append(a.msgs, m); a.mu.Unlock() })
 	}
 	go a.flushLoop(ctx)
+	if a.unsubCap != nil {
+		go func() {
+			<-ctx.Done()
+			a.unsubCap()
+		}()
+	}
 }
 
 // refreshLoop takes a snapshot every Refresh (changed by hot reload).

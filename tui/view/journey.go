@@ -196,7 +196,7 @@ func (a *App) journeyHints() string {
 // journeyKey handles a key in the journey view: the JSON of the row
 // (closing it returns to the journey), copy, trace again, close.
 func (a *App) journeyKey(v *JourneyView, ev *tcell.EventKey) bool {
-	act, ok := a.keys.Lookup(ev, a.readonly)
+	act, ok := a.lookup(ev)
 	if !ok {
 		return false
 	}

@@ -42,7 +42,7 @@ func (a *App) HandleKey(ev *tcell.EventKey) {
 		a.promptKey(ev)
 		return
 	}
-	if act, ok := a.keys.Lookup(ev, a.readonly); ok {
+	if act, ok := a.lookup(ev); ok {
 		if a.do(act) {
 			return
 		}
@@ -239,6 +239,8 @@ func (a *App) do(act model.Action) bool {
 		a.confirmNode(act)
 	case model.ActHold:
 		a.confirmHold(0, defaultHold)
+	case model.ActNextStep:
+		a.nextStep()
 	case model.ActRefresh:
 		a.Refresh()
 	case model.ActFollow:
@@ -282,5 +284,30 @@ func (a *App) inspect() {
 
 // openHelp opens the help overlay.
 func (a *App) openHelp() {
-	a.openOverlay(NewHelp(&a.env.theme, a.keys.Bindings(a.readonly), a.commandNames(), a.closeOverlay))
+	a.openOverlay(NewHelp(&a.env.theme, a.bindings(), a.commandNames(), a.closeOverlay))
+}
+
+// bindings returns the key table as it applies now: without the writes in
+// read-only mode, and without the narration's keys when no demo narrates.
+func (a *App) bindings() []model.Binding {
+	var out []model.Binding
+	for _, b := range a.keys.Bindings(a.readonly) {
+		if b.Narrating && a.narration == nil {
+			continue
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// lookup resolves a key through the table as it applies now (bindings).
+func (a *App) lookup(ev *tcell.EventKey) (model.Action, bool) {
+	act, ok := a.keys.Lookup(ev, a.readonly)
+	if !ok {
+		return "", false
+	}
+	if b, _ := a.keys.Binding(act); b.Narrating && a.narration == nil {
+		return "", false
+	}
+	return act, true
 }

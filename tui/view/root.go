@@ -9,9 +9,10 @@ import (
 	"github.com/livesync-dev/livesync-dev/tui/model"
 )
 
-// root lays the dashboard out: the overview on top, the current view's
-// panels, the footer (hints, messages or the `:`/`/` prompt) and at most one
-// overlay centred above. It routes every key itself (see App.handleKey).
+// root lays the dashboard out: the overview on top, the caption of a
+// narrated demo under it (when one runs), the current view's panels, the
+// footer (hints, messages or the `:`/`/` prompt) and at most one overlay
+// centred above. It routes every key itself (see App.handleKey).
 type root struct {
 	*tview.Box
 	app *App
@@ -33,6 +34,12 @@ func (r *root) Draw(screen tcell.Screen) {
 	oh := min(overviewHeight, max(h-3, 0))
 	a.overview.SetRect(x, y, w, oh)
 	a.overview.Draw(screen)
+	if a.captionBox != nil {
+		ch := a.captionBox.height(w, max((h-oh-1)/2, 0))
+		a.captionBox.SetRect(x, y+oh, w, ch)
+		a.captionBox.Draw(screen)
+		oh += ch
+	}
 	bodyH := max(h-oh-1, 0)
 	for _, item := range a.layout(x, y+oh, w, bodyH) {
 		item.Draw(screen)
@@ -121,7 +128,7 @@ func (a *App) drawFooter(screen tcell.Screen, x, y, w int) {
 func (a *App) hints(width int) string {
 	var b strings.Builder
 	used := 0
-	for _, k := range a.keys.Bindings(a.readonly) {
+	for _, k := range a.bindings() {
 		if !k.Footer {
 			continue
 		}
