@@ -123,7 +123,13 @@ func (n *Node) worker(cs *chanState) {
 		if pre := cs.prefetch; pre != nil && pre.row == h && attempt == 1 {
 			// Fenced while the previous row awaited its ACK.
 			cs.prefetch = nil
-			r := <-pre.reply
+			var r fenceReply
+			select {
+			case r = <-pre.reply:
+			default:
+				n.hurryFence()
+				r = <-pre.reply
+			}
 			if !n.fenced(cs, pre.ids, pre.start, r.got, r.err) {
 				continue
 			}
@@ -177,7 +183,7 @@ func (n *Node) worker(cs *chanState) {
 // false when the worker must re-evaluate (rows dropped or a database error).
 func (n *Node) fence(cs *chanState, ids []int64) bool {
 	start := time.Now()
-	got, err := n.confirm(n.runCtx, ids)
+	got, err := n.confirm(n.runCtx, ids, false)
 	return n.fenced(cs, ids, start, got, err)
 }
 
@@ -352,7 +358,7 @@ type fencePrefetch struct {
 func (n *Node) prefetchFence(h *heldRow) *fencePrefetch {
 	p := &fencePrefetch{row: h, ids: []int64{h.row.SequenceID}, start: time.Now(), reply: make(chan fenceReply, 1)}
 	go func() {
-		got, err := n.confirm(n.runCtx, p.ids)
+		got, err := n.confirm(n.runCtx, p.ids, true)
 		p.reply <- fenceReply{got: got, err: err}
 	}()
 	return p

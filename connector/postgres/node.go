@@ -40,7 +40,8 @@ type Node struct {
 	trigger chan struct{} // claim now (buffered 1)
 	flush   chan struct{} // completer: flush now (buffered 1)
 
-	fenceReqs chan fenceRequest // channel workers → fencer
+	fenceReqs  chan fenceRequest // channel workers → fencer
+	fenceHurry chan struct{}     // a worker waits for its prefetch: start the round
 
 	mu         sync.Mutex
 	channels   map[string]*chanState
@@ -72,7 +73,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{id: uuid.NewString(), opts: opts, bus: opts.Events, trigger: make(chan struct{}, 1),
-		flush: make(chan struct{}, 1), fenceReqs: make(chan fenceRequest), channels: map[string]*chanState{}, lastDrop: map[string]uint64{}}
+		flush: make(chan struct{}, 1), fenceReqs: make(chan fenceRequest), fenceHurry: make(chan struct{}, 1), channels: map[string]*chanState{}, lastDrop: map[string]uint64{}}
 	n.log = opts.Logger.With("node", n.id[:8])
 	n.share.Store("-")
 	pool, err := dbconn.PoolWith(ctx, opts.DatabaseURL, "livesync-dev connector "+n.id, 8, opts.sessionParams())
