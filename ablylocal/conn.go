@@ -19,11 +19,15 @@ import (
 const writeTimeout = 30 * time.Second
 
 // disconnectGrace is how long a transport stays open after its final
-// DISCONNECTED when the client does not close it first (SDKs do): time
-// for readLoop to drain what the client sent meanwhile. Closing a socket
-// with unread input makes the kernel reset the connection, and a reset
-// throws away what the client has not read yet, the DISCONNECTED included.
-const disconnectGrace = 250 * time.Millisecond
+// DISCONNECTED until the client closes it (SDKs do when they reconnect):
+// meanwhile readLoop drains, without handling, what the client still sends.
+// Closing a socket with unread input makes the kernel reset the
+// connection; the reset can discard what the client has not read yet (the
+// DISCONNECTED included), and a client write that fails on it hangs
+// ably-go v1.3.0 (its event loop writes with no deadline and nhooyr
+// websocket 1.8.7 then waits for a close that only that loop would make).
+// A resume of the connection (takeOver) and Server.Close skip the grace.
+const disconnectGrace = time.Second
 
 // conn is one realtime connection.
 type conn struct {
@@ -65,6 +69,8 @@ type conn struct {
 	dying     *errorInfo // set once the connection is being closed
 	wake      chan struct{}
 	readDone  chan struct{} // closed when readLoop has returned
+	hurry     chan struct{} // closed (hurryOnce) to skip disconnectGrace
+	hurryOnce sync.Once
 	closeOnce sync.Once
 	acks      ackQueue // results held by a delay-ack fault; guarded by qmu
 	lastWrite atomic.Int64
@@ -95,7 +101,7 @@ func (s *Server) serveRealtime(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{s: s, ws: ws, format: f, echo: q.Get("echo") != "false", ctx: ctx, cancel: cancel,
-		attached: map[string]int64{}, lastSerial: -1, wake: make(chan struct{}, 1), readDone: make(chan struct{}), done: make(chan struct{})}
+		attached: map[string]int64{}, lastSerial: -1, wake: make(chan struct{}, 1), readDone: make(chan struct{}), hurry: make(chan struct{}), done: make(chan struct{})}
 	defer close(c.done)
 	c.lastWrite.Store(time.Now().UnixNano())
 	ident, clientID, aerr := s.authenticateConnect(q)
@@ -295,8 +301,15 @@ func (c *conn) close(reason *errorInfo) {
 	})
 }
 
-// shutdown is Close's per-connection step: DISCONNECTED, then close.
-func (c *conn) shutdown(reason *errorInfo) { c.close(reason) }
+// shutdown is Close's per-connection step: DISCONNECTED, then close
+// without disconnectGrace (the endpoint is going away).
+func (c *conn) shutdown(reason *errorInfo) {
+	c.close(reason)
+	c.skipGrace()
+}
+
+// skipGrace closes the transport as soon as its DISCONNECTED is written.
+func (c *conn) skipGrace() { c.hurryOnce.Do(func() { close(c.hurry) }) }
 
 // writeLoop writes queued frames in order and sends a HEARTBEAT whenever
 // the connection has been quiet for 2/3 of maxIdleInterval.
@@ -325,6 +338,7 @@ func (c *conn) writeLoop() {
 				grace := time.NewTimer(disconnectGrace)
 				select {
 				case <-c.readDone:
+				case <-c.hurry:
 				case <-c.ctx.Done():
 				case <-grace.C:
 				}
