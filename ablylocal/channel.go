@@ -83,6 +83,15 @@ func (s *Server) attach(c *conn, name string, modes int64, params map[string]str
 	c.mu.Lock()
 	c.attached[name] = modes
 	c.mu.Unlock()
+	if c.closing() {
+		// registered, then checked: a close that began before the check
+		// may have taken c off its channels already, one that begins after
+		// it sees this channel
+		if !already {
+			delete(ch.attached, c)
+		}
+		return
+	}
 	out := &outFrame{Action: actAttached, Channel: strp(name), ChannelSerial: s.serial(ch.seq), Flags: modes, Params: params}
 	var replay []*message
 	if already && f.ChannelSerial != "" {
@@ -329,7 +338,8 @@ func (s *Server) fanout(ch *channel, f *outFrame, from *conn) {
 			}
 			enc[c.format] = b
 		}
-		c.enqueue(enc[c.format])
-		delivered++
+		if c.enqueue(enc[c.format]) { // a frame dropped for a slow consumer is not delivered
+			delivered++
+		}
 	}
 }

@@ -18,6 +18,17 @@ import (
 // this long is dropped.
 const writeTimeout = 30 * time.Second
 
+// disconnectGrace is how long a transport stays open after its final
+// DISCONNECTED until the client closes it (SDKs do when they reconnect):
+// meanwhile readLoop drains, without handling, what the client still sends.
+// Closing a socket with unread input makes the kernel reset the
+// connection; the reset can discard what the client has not read yet (the
+// DISCONNECTED included), and a client write that fails on it hangs
+// ably-go v1.3.0 (its event loop writes with no deadline and nhooyr
+// websocket 1.8.7 then waits for a close that only that loop would make).
+// A resume of the connection (takeOver) and Server.Close skip the grace.
+const disconnectGrace = time.Second
+
 // conn is one realtime connection.
 type conn struct {
 	s      *Server
@@ -57,6 +68,9 @@ type conn struct {
 	maxQueued int
 	dying     *errorInfo // set once the connection is being closed
 	wake      chan struct{}
+	readDone  chan struct{} // closed when readLoop has returned
+	hurry     chan struct{} // closed (hurryOnce) to skip disconnectGrace
+	hurryOnce sync.Once
 	closeOnce sync.Once
 	acks      ackQueue // results held by a delay-ack fault; guarded by qmu
 	lastWrite atomic.Int64
@@ -87,7 +101,7 @@ func (s *Server) serveRealtime(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{s: s, ws: ws, format: f, echo: q.Get("echo") != "false", ctx: ctx, cancel: cancel,
-		attached: map[string]int64{}, lastSerial: -1, wake: make(chan struct{}, 1), done: make(chan struct{})}
+		attached: map[string]int64{}, lastSerial: -1, wake: make(chan struct{}, 1), readDone: make(chan struct{}), hurry: make(chan struct{}), done: make(chan struct{})}
 	defer close(c.done)
 	c.lastWrite.Store(time.Now().UnixNano())
 	ident, clientID, aerr := s.authenticateConnect(q)
@@ -119,6 +133,7 @@ func (s *Server) serveRealtime(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if closing { // Close ran while this connection was authenticating
 		c.close(newErr(80003, 503, "the local Ably endpoint is shutting down; reconnect later"))
+		close(c.readDone)
 		<-writerDone
 		return
 	}
@@ -132,6 +147,7 @@ func (s *Server) serveRealtime(w http.ResponseWriter, r *http.Request) {
 	c.armExpiry()
 	s.log.Debug("ablylocal: connected", "conn", c.id, "format", f.String(), "clientId", clientID)
 	c.readLoop()
+	close(c.readDone)
 	c.close(nil)
 	<-writerDone
 	c.mu.Lock()
@@ -186,22 +202,35 @@ func (c *conn) send(f *outFrame) {
 	c.enqueue(b)
 }
 
-// enqueue queues an encoded frame. A connection whose queue would exceed
-// MaxQueuedBytes is a slow consumer: its queue is dropped and it is
-// disconnected with error 80020.
-func (c *conn) enqueue(b []byte) {
+// slowConsumer is the reason a slow consumer is disconnected with.
+func slowConsumer() *errorInfo {
+	return newErr(80020, 400, "client is not reading fast enough: outbound backlog exceeded; reconnect and catch up from history")
+}
+
+// enqueue queues an encoded frame and reports whether it was queued. A
+// connection whose queue would exceed MaxQueuedBytes is a slow consumer: the
+// frame is dropped and, in the same critical section, the connection is cut
+// (cutLocked): its queue becomes the DISCONNECTED 80020 alone and nothing
+// queued later is sent. The cut must be atomic: a frame queued after the
+// dropped one would move the client's channelSerial past it, and its resume
+// would then skip it while reporting continuity (resumed=true).
+func (c *conn) enqueue(b []byte) bool {
 	c.qmu.Lock()
 	if c.dying != nil {
 		c.qmu.Unlock()
-		return
+		return false
 	}
 	if c.queued+len(b) > c.s.opts.MaxQueuedBytes {
 		queued := c.queued
+		reason := slowConsumer()
+		c.cutLocked(reason)
 		c.qmu.Unlock()
+		c.wakeWriter()
 		c.s.log.Warn("ablylocal: disconnecting slow subscriber", "conn", c.id, "queued", queued)
-		// asynchronously: the caller may hold a channel lock that close needs
-		go c.close(newErr(80020, 400, "client is not reading fast enough: outbound backlog exceeded; reconnect and catch up from history"))
-		return
+		// the rest of close asynchronously: the caller may hold a channel
+		// lock that close needs (unfanout, presence)
+		go c.close(reason)
+		return false
 	}
 	c.queue = append(c.queue, b)
 	c.queued += len(b)
@@ -209,6 +238,20 @@ func (c *conn) enqueue(b []byte) {
 		c.maxQueued = c.queued
 	}
 	c.qmu.Unlock()
+	c.wakeWriter()
+	return true
+}
+
+// cutLocked drops the pending frames and makes DISCONNECTED with reason the
+// last frame the connection sends. Called with qmu held.
+func (c *conn) cutLocked(reason *errorInfo) {
+	b, _ := marshal(c.format, &outFrame{Action: actDisconnected, Error: reason})
+	c.queue, c.queued = [][]byte{b}, len(b)
+	c.dying = reason
+}
+
+// wakeWriter tells writeLoop there is something to do.
+func (c *conn) wakeWriter() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -216,23 +259,25 @@ func (c *conn) enqueue(b []byte) {
 }
 
 // close ends the connection. With a reason, pending frames are dropped and
-// DISCONNECTED with that error is the last frame sent.
+// DISCONNECTED with that error is the last frame sent. A connection already
+// cut by enqueue keeps the cut's DISCONNECTED (it may be on the wire by
+// now) and closes with the cut's reason, whoever calls close first; the
+// rest (delivery lists, conns map, hook) runs exactly once either way.
 func (c *conn) close(reason *errorInfo) {
 	c.closeOnce.Do(func() {
 		c.qmu.Lock()
-		if reason != nil {
-			c.queue, c.queued = nil, 0
-			b, _ := marshal(c.format, &outFrame{Action: actDisconnected, Error: reason})
-			c.queue = append(c.queue, b)
-			c.dying = reason
-		} else {
+		switch {
+		case c.dying != nil: // cut by enqueue (slow consumer)
+			if c.dying.Code != 0 {
+				reason = c.dying
+			}
+		case reason != nil:
+			c.cutLocked(reason)
+		default:
 			c.dying = &errorInfo{}
 		}
 		c.qmu.Unlock()
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
+		c.wakeWriter()
 		c.mu.Lock()
 		discard := c.discard
 		c.mu.Unlock()
@@ -256,8 +301,15 @@ func (c *conn) close(reason *errorInfo) {
 	})
 }
 
-// shutdown is Close's per-connection step: DISCONNECTED, then close.
-func (c *conn) shutdown(reason *errorInfo) { c.close(reason) }
+// shutdown is Close's per-connection step: DISCONNECTED, then close
+// without disconnectGrace (the endpoint is going away).
+func (c *conn) shutdown(reason *errorInfo) {
+	c.close(reason)
+	c.skipGrace()
+}
+
+// skipGrace closes the transport as soon as its DISCONNECTED is written.
+func (c *conn) skipGrace() { c.hurryOnce.Do(func() { close(c.hurry) }) }
 
 // writeLoop writes queued frames in order and sends a HEARTBEAT whenever
 // the connection has been quiet for 2/3 of maxIdleInterval.
@@ -281,7 +333,16 @@ func (c *conn) writeLoop() {
 		if dying != nil {
 			if dying.Code != 0 {
 				// DISCONNECTED was the last frame: the client reconnects, no
-				// need to wait for a close handshake
+				// need to wait for a close handshake, only for the client to
+				// close or readLoop to drain its input (disconnectGrace)
+				grace := time.NewTimer(disconnectGrace)
+				select {
+				case <-c.readDone:
+				case <-c.hurry:
+				case <-c.ctx.Done():
+				case <-grace.C:
+				}
+				grace.Stop()
 				_ = c.ws.CloseNow()
 			} else {
 				_ = c.ws.Close(websocket.StatusNormalClosure, "")
@@ -298,6 +359,12 @@ func (c *conn) writeLoop() {
 			_ = c.ws.CloseNow()
 			return
 		case <-timer.C:
+			c.qmu.Lock()
+			cut := c.dying != nil
+			c.qmu.Unlock()
+			if cut {
+				continue // closing: the next pass sends the DISCONNECTED, no HEARTBEAT after it
+			}
 			if time.Duration(time.Now().UnixNano()-c.lastWrite.Load()) >= idle {
 				b, _ := marshal(c.format, &outFrame{Action: actHeartbeat})
 				if !c.write(b) {
@@ -339,6 +406,9 @@ func (c *conn) readLoop() {
 			return
 		}
 		_ = typ // both frame types are decoded with the negotiated format
+		if c.closing() {
+			continue // read only so the transport ends cleanly (disconnectGrace)
+		}
 		f, derr := decodeFrame(c.format, b)
 		if derr != nil {
 			c.fatal(newErr(40000, 400, "malformed protocol message ("+c.format.String()+"): "+derr.Error()))
@@ -348,6 +418,15 @@ func (c *conn) readLoop() {
 			return
 		}
 	}
+}
+
+// closing reports whether close has begun or enqueue cut the connection:
+// its inbound frames are no longer handled (an ATTACH now would put it
+// back on a channel's delivery list after close took it off).
+func (c *conn) closing() bool {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	return c.dying != nil
 }
 
 // fatal sends a connection-level ERROR and closes the connection.

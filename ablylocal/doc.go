@@ -56,7 +56,7 @@
 //	§11 dedupe window          TestIdempotentPublish                                           dedupe-rest
 //	§11 --limits ably          TestLimitsAbly (42911, 42913)                                   limits
 //	graceful shutdown          TestGracefulShutdown                                            shutdown
-//	slow subscriber            TestSlowSubscriberDisconnected (raw client)                     —
+//	slow subscriber            TestSlowSubscriberDisconnected, TestSlowSubscriberCutIsAtomic   —
 //	decoder robustness         TestRawMalformedInput, FuzzDecodeFrame (testdata/fuzz)          —
 //
 // SHOULD items covered: ACK res serials (TestRawAckRules), HEARTBEAT echo
@@ -81,6 +81,15 @@
 // members stay for 15 s. A recover while the old transport still runs takes
 // the connection over. A closed or expired key answers 80008, a malformed
 // key or one this process never issued 80018, both with a new connection.
+//
+// A slow subscriber (more than MaxQueuedBytes unsent) is cut in the same
+// critical section that drops its first frame: its queue becomes the
+// DISCONNECTED 80020 alone and nothing is queued after it, so what the
+// client read is a gap-free prefix, its channelSerials name the last
+// message it really got, and a resume replays from there (RESUMED means no
+// gap). The rest of close runs in a goroutine (the frame may have been
+// queued under a channel lock close needs); close finishes it once, with
+// the 80020, whoever calls it first.
 // Tests: TestResumeSameConnection, TestRawResumeReplaysAndReacks,
 // TestRecoverFromAnotherClient, TestResumeExpiredKey; ably-js items resume,
 // recover, failed-resume.

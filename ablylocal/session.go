@@ -97,6 +97,12 @@ func (s *Server) takeOver(c *conn, key string) *errorInfo {
 		return resumeError(80018, "the connection key belongs to a connection with another clientId")
 	}
 	old.close(nil) // a live transport (recover while it runs) gives way
+	old.qmu.Lock()
+	disconnected := old.dying.Code != 0
+	old.qmu.Unlock()
+	if disconnected {
+		old.cancel() // its client is back on this transport: no disconnectGrace
+	}
 	select {
 	case <-old.done:
 	case <-time.After(5 * time.Second):

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ably/ably-go/ably"
 )
@@ -45,7 +46,11 @@ func TestSlowSubscriberDisconnected(t *testing.T) {
 			}
 		}
 		if reason == nil {
-			reason = <-killed
+			select { // bounded: a close that never completes must fail, not hang
+			case reason = <-killed:
+			case <-time.After(testTimeout):
+				t.Fatal("the slow subscriber's connection was never closed")
+			}
 		}
 		if reason.Code != 80020 {
 			t.Fatalf("slow subscriber closed with %v", reason)
