@@ -128,7 +128,11 @@ func (n *Node) worker(cs *chanState) {
 			case r = <-pre.reply:
 			default:
 				n.hurryFence()
-				r = <-pre.reply
+				select {
+				case r = <-pre.reply:
+				case <-n.runCtx.Done(): // the fencer has stopped
+					r = fenceReply{err: n.runCtx.Err()}
+				}
 			}
 			if !n.fenced(cs, pre.ids, pre.start, r.got, r.err) {
 				continue
@@ -183,7 +187,7 @@ func (n *Node) worker(cs *chanState) {
 // false when the worker must re-evaluate (rows dropped or a database error).
 func (n *Node) fence(cs *chanState, ids []int64) bool {
 	start := time.Now()
-	got, err := n.confirm(n.runCtx, ids, false)
+	got, err := n.confirm(n.runCtx, ids)
 	return n.fenced(cs, ids, start, got, err)
 }
 
@@ -354,13 +358,23 @@ type fencePrefetch struct {
 	reply chan fenceReply
 }
 
-// prefetchFence starts extending h's lock in the background.
+// prefetchFence starts extending h's lock in the background: the request
+// goes straight to the fencer, whose answer lands in the prefetch's reply
+// (no goroutine per row unless the fencer's queue is full).
 func (n *Node) prefetchFence(h *heldRow) *fencePrefetch {
 	p := &fencePrefetch{row: h, ids: []int64{h.row.SequenceID}, start: time.Now(), reply: make(chan fenceReply, 1)}
-	go func() {
-		got, err := n.confirm(n.runCtx, p.ids, true)
-		p.reply <- fenceReply{got: got, err: err}
-	}()
+	req := fenceRequest{ids: p.ids, reply: p.reply, ahead: true}
+	select {
+	case n.fenceReqs <- req:
+	default:
+		go func() {
+			select {
+			case n.fenceReqs <- req:
+			case <-n.runCtx.Done():
+				p.reply <- fenceReply{err: n.runCtx.Err()}
+			}
+		}()
+	}
 	return p
 }
 

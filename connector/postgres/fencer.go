@@ -21,6 +21,10 @@ type fenceReply struct {
 	err error
 }
 
+// fenceQueue is how many requests may wait for the fencer: prefetches are
+// queued without a goroutine each, up to this many.
+const fenceQueue = 1024
+
 // maxFenceBatch bounds how many channel requests one UPDATE serves.
 const maxFenceBatch = 256
 
@@ -38,8 +42,8 @@ const fenceLinger = time.Millisecond
 // statement is in flight with the next single statement (group fencing),
 // so fencing every attempt costs one round trip per round, not one per
 // message.
-func (n *Node) confirm(ctx context.Context, ids []int64, ahead bool) (map[int64]time.Duration, error) {
-	req := fenceRequest{ids: ids, reply: make(chan fenceReply, 1), ahead: ahead}
+func (n *Node) confirm(ctx context.Context, ids []int64) (map[int64]time.Duration, error) {
+	req := fenceRequest{ids: ids, reply: make(chan fenceReply, 1)}
 	select {
 	case n.fenceReqs <- req:
 	case <-ctx.Done():

@@ -73,7 +73,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{id: uuid.NewString(), opts: opts, bus: opts.Events, trigger: make(chan struct{}, 1),
-		flush: make(chan struct{}, 1), fenceReqs: make(chan fenceRequest), fenceHurry: make(chan struct{}, 1), channels: map[string]*chanState{}, lastDrop: map[string]uint64{}}
+		flush: make(chan struct{}, 1), fenceReqs: make(chan fenceRequest, fenceQueue), fenceHurry: make(chan struct{}, 1), channels: map[string]*chanState{}, lastDrop: map[string]uint64{}}
 	n.log = opts.Logger.With("node", n.id[:8])
 	n.share.Store("-")
 	pool, err := dbconn.PoolWith(ctx, opts.DatabaseURL, "livesync-dev connector "+n.id, 8, opts.sessionParams())
