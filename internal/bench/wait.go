@@ -35,7 +35,7 @@ func waitRegistered(ctx context.Context, dir string, p *process, nodes int) ([]s
 			return nil, fmt.Errorf("`connector run` exited during start-up (%v):\n%s", p.err, p.logTail())
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(10 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("`connector run` registered %d of %d nodes within 60s:\n%s", len(addrs), nodes, p.logTail())
@@ -43,8 +43,11 @@ func waitRegistered(ctx context.Context, dir string, p *process, nodes int) ([]s
 	}
 }
 
-// waitDrained polls until no row is unprocessed: EXISTS every 5 ms (cheap
-// on the pending index), a count for progress every 250 ms.
+// waitDrained polls until no row is unprocessed: EXISTS every 10 ms (cheap
+// on the pending index; the drain's end is known within 10 ms, 0.2% of a
+// 5 s drain), a count for progress every second (a count visits every
+// pending row: polled more often it took ~4% of a core from the drain it
+// measures).
 func waitDrained(ctx context.Context, pool *pgxpool.Pool, p *process, total int64, progress func(done int64)) error {
 	lastCount := time.Time{}
 	var lastDone int64
@@ -58,7 +61,7 @@ func waitDrained(ctx context.Context, pool *pgxpool.Pool, p *process, total int6
 			progress(total)
 			return nil
 		}
-		if time.Since(lastCount) >= 250*time.Millisecond {
+		if time.Since(lastCount) >= time.Second {
 			n, err := pending(ctx, pool)
 			if err != nil {
 				return err
@@ -78,7 +81,7 @@ func waitDrained(ctx context.Context, pool *pgxpool.Pool, p *process, total int6
 			return fmt.Errorf("`connector run` exited during the drain (%v):\n%s", p.err, p.logTail())
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 }
