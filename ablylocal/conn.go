@@ -67,6 +67,7 @@ type conn struct {
 	queued    int
 	maxQueued int
 	dying     *errorInfo // set once the connection is being closed
+	writing   bool       // a goroutine is writing frames (writeLoop, or sendNow inline)
 	wake      chan struct{}
 	readDone  chan struct{} // closed when readLoop has returned
 	hurry     chan struct{} // closed (hurryOnce) to skip disconnectGrace
@@ -250,6 +251,41 @@ func (c *conn) cutLocked(reason *errorInfo) {
 	c.dying = reason
 }
 
+// sendNow writes a frame from the calling goroutine when nothing is queued
+// or being written (else it queues it): a publish's ACK goes out from the
+// reader that handled the publish, without waking writeLoop, one goroutine
+// hand-off less per published message. Order is kept: a frame is written
+// inline only when every earlier frame has been written. A client that
+// does not read blocks its own reader here (up to writeTimeout), which is
+// back-pressure on what it publishes.
+func (c *conn) sendNow(f *outFrame) {
+	b, err := encodeFrame(c.format, f)
+	if err != nil {
+		c.s.log.Warn("ablylocal: cannot encode frame", "action", f.Action, "err", err)
+		return
+	}
+	c.qmu.Lock()
+	if c.dying != nil || c.writing || len(c.queue) > 0 {
+		c.qmu.Unlock()
+		c.enqueue(b)
+		return
+	}
+	c.writing = true
+	c.qmu.Unlock()
+	ok := c.write(b)
+	c.qmu.Lock()
+	c.writing = false
+	more := len(c.queue) > 0 || c.dying != nil
+	c.qmu.Unlock()
+	if !ok {
+		_ = c.ws.CloseNow() // readLoop ends and closes the connection
+		return
+	}
+	if more {
+		c.wakeWriter()
+	}
+}
+
 // wakeWriter tells writeLoop there is something to do.
 func (c *conn) wakeWriter() {
 	select {
@@ -320,15 +356,24 @@ func (c *conn) writeLoop() {
 	defer timer.Stop()
 	for {
 		c.qmu.Lock()
-		frames := c.queue
-		c.queue, c.queued = nil, 0
-		dying := c.dying
+		var frames [][]byte
+		var dying *errorInfo
+		if !c.writing { // else sendNow is writing: it wakes us when done
+			frames, dying = c.queue, c.dying
+			c.queue, c.queued = nil, 0
+			c.writing = len(frames) > 0
+		}
 		c.qmu.Unlock()
 		for _, b := range frames {
 			if !c.write(b) {
 				_ = c.ws.CloseNow()
 				return
 			}
+		}
+		if len(frames) > 0 {
+			c.qmu.Lock()
+			c.writing = false
+			c.qmu.Unlock()
 		}
 		if dying != nil {
 			if dying.Code != 0 {

@@ -139,7 +139,7 @@ func (c *conn) sendResult(f *outFrame, delay time.Duration) {
 	c.qmu.Lock()
 	if delay <= 0 && len(c.acks.items) == 0 {
 		c.qmu.Unlock()
-		c.send(f)
+		c.sendNow(f)
 		return
 	}
 	c.acks.items = append(c.acks.items, delayedAck{f: f, at: time.Now().Add(delay)})
