@@ -195,12 +195,20 @@ func (c *conn) msgType() websocket.MessageType {
 
 // send encodes a frame in the connection's format and queues it.
 func (c *conn) send(f *outFrame) {
+	if b, ok := c.encode(f); ok {
+		c.enqueue(b)
+	}
+}
+
+// encode encodes a frame in the connection's format; a frame that cannot
+// be encoded is logged and not sent.
+func (c *conn) encode(f *outFrame) ([]byte, bool) {
 	b, err := encodeFrame(c.format, f)
 	if err != nil {
 		c.s.log.Warn("ablylocal: cannot encode frame", "action", f.Action, "err", err)
-		return
+		return nil, false
 	}
-	c.enqueue(b)
+	return b, true
 }
 
 // slowConsumer is the reason a slow consumer is disconnected with.
@@ -259,9 +267,8 @@ func (c *conn) cutLocked(reason *errorInfo) {
 // does not read blocks its own reader here (up to writeTimeout), which is
 // back-pressure on what it publishes.
 func (c *conn) sendNow(f *outFrame) {
-	b, err := encodeFrame(c.format, f)
-	if err != nil {
-		c.s.log.Warn("ablylocal: cannot encode frame", "action", f.Action, "err", err)
+	b, ok := c.encode(f)
+	if !ok {
 		return
 	}
 	c.qmu.Lock()
@@ -272,7 +279,7 @@ func (c *conn) sendNow(f *outFrame) {
 	}
 	c.writing = true
 	c.qmu.Unlock()
-	ok := c.write(b)
+	ok = c.write(b)
 	c.qmu.Lock()
 	c.writing = false
 	more := len(c.queue) > 0 || c.dying != nil

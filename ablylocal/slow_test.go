@@ -9,24 +9,30 @@ import (
 	"github.com/ably/ably-go/ably"
 )
 
+// closeReason replaces s's close hook with one that reports the reason c
+// closes with (the hook sees every connection; only c's close is sent).
+func closeReason(s *Server, c *conn) <-chan *errorInfo {
+	ch := make(chan *errorInfo, 1)
+	s.mu.Lock()
+	s.onConnClosed = func(x *conn, reason *errorInfo) {
+		if x == c {
+			ch <- reason
+		}
+	}
+	s.mu.Unlock()
+	return ch
+}
+
 // TestSlowSubscriberDisconnected: a raw subscriber that stops reading is
 // disconnected with 80020 while its queue stays within MaxQueuedBytes.
 func TestSlowSubscriberDisconnected(t *testing.T) {
 	const limit = 256 << 10
 	s := startServer(t, Options{MaxQueuedBytes: limit})
-	killed := make(chan *errorInfo, 1)
-	var slow *conn
 	formats(t, func(t *testing.T, binary bool) {
 		c := dialRaw(t, s, binary, nil)
 		id := c.expect(actConnected)["connectionId"].(string)
-		slow = findConn(t, s, id)
-		s.mu.Lock()
-		s.onConnClosed = func(x *conn, reason *errorInfo) {
-			if x == slow {
-				killed <- reason
-			}
-		}
-		s.mu.Unlock()
+		slow := findConn(t, s, id)
+		killed := closeReason(s, slow)
 		name := uniq(t, "slow")
 		c.send(map[string]any{"action": actAttach, "channel": name})
 		c.expect(actAttached)

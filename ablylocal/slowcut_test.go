@@ -30,14 +30,7 @@ func TestSlowSubscriberCutIsAtomic(t *testing.T) {
 		cm := c.expect(actConnected)
 		id, key := cm["connectionId"].(string), cm["connectionKey"].(string)
 		sc := findConn(t, s, id)
-		killed := make(chan *errorInfo, 1)
-		s.mu.Lock()
-		s.onConnClosed = func(x *conn, reason *errorInfo) {
-			if x == sc {
-				killed <- reason
-			}
-		}
-		s.mu.Unlock()
+		killed := closeReason(s, sc)
 		sub := &cutSubscriber{t: t, s: s, last: map[string]int{}, serial: map[string]string{}}
 		for i, ch := range channels {
 			c.send(map[string]any{"action": actAttach, "channel": ch})
