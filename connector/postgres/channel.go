@@ -24,7 +24,7 @@ type chanState struct {
 	inFlight  bool                 // a publish of the head awaits its ACK
 	lastError *connector.ErrorInfo // last failure; cleared by the next ACK
 	nextRetry time.Time            // when the head is tried again (zero: not waiting)
-	prefetch  *fencePrefetch       // the next row's lock extension; worker-owned
+	prefetch  []*fencePrefetch     // lock checks of queue[1..fenceAhead], in queue order; worker-owned
 }
 
 // heldRow is a claimed row with its fencing deadline.
@@ -120,9 +120,8 @@ func (n *Node) worker(cs *chanState) {
 		attempt := cs.attempts + 1
 		n.mu.Unlock()
 
-		if pre := cs.prefetch; pre != nil && pre.row == h && attempt == 1 {
-			// Fenced while the previous row awaited its ACK.
-			cs.prefetch = nil
+		if pre := n.takePrefetch(cs, h, attempt); pre != nil {
+			// Fenced while earlier rows awaited their ACKs.
 			var r fenceReply
 			select {
 			case r = <-pre.reply:
@@ -135,19 +134,19 @@ func (n *Node) worker(cs *chanState) {
 				}
 			}
 			if !n.fenced(cs, pre.ids, pre.start, r.got, r.err) {
+				cs.prefetch = nil
 				continue
 			}
 		} else if needExtend && !n.fence(cs, ids) {
 			continue
 		}
-		cs.prefetch = nil
 		n.mu.Lock()
 		deadline := h.deadline
 		cs.inFlight = true
-		if !n.opts.LazyFence && len(cs.queue) > 1 {
-			// Fence the next row now, overlapping the round trip with this
-			// row's ACK; the next attempt waits for it before sending.
-			cs.prefetch = n.prefetchFence(cs.queue[1])
+		if !n.opts.LazyFence {
+			// Fence the next rows now, overlapping their round trips with
+			// this row's ACK; each attempt still waits for its own check.
+			n.topUpPrefetch(cs)
 		}
 		n.mu.Unlock()
 		n.jr.step(h.row.SequenceID, kSend, attempt, 0)
@@ -376,6 +375,39 @@ func (n *Node) prefetchFence(h *heldRow) *fencePrefetch {
 		}()
 	}
 	return p
+}
+
+// fenceAhead is how many rows after the one being sent have their lock
+// check requested ahead. One is not enough when a fence round takes about
+// as long as an ACK: the worker then waits for the check after the ACK.
+// Two give each check a whole publish cycle more; a check is still made for
+// each attempt, before it, and a lock cleared by hand is noticed at most two
+// rows later than with one.
+const fenceAhead = 2
+
+// takePrefetch returns the check requested ahead for h's first attempt, or
+// nil (the caller fences now); checks for other rows are stale and dropped.
+func (n *Node) takePrefetch(cs *chanState, h *heldRow, attempt int) *fencePrefetch {
+	if len(cs.prefetch) == 0 || cs.prefetch[0].row != h || attempt != 1 {
+		cs.prefetch = nil
+		return nil
+	}
+	pre := cs.prefetch[0]
+	cs.prefetch = cs.prefetch[1:]
+	return pre
+}
+
+// topUpPrefetch requests checks for queue[1..fenceAhead] that have none,
+// keeping cs.prefetch aligned with the queue. n.mu is held.
+func (n *Node) topUpPrefetch(cs *chanState) {
+	k := 0
+	for k < len(cs.prefetch) && k+1 < len(cs.queue) && cs.prefetch[k].row == cs.queue[k+1] {
+		k++
+	}
+	cs.prefetch = cs.prefetch[:k] // rows since dropped or reordered: requests again
+	for i := k + 1; i <= fenceAhead && i < len(cs.queue); i++ {
+		cs.prefetch = append(cs.prefetch, n.prefetchFence(cs.queue[i]))
+	}
 }
 
 // retryWait sleeps a retry backoff; while the Ably connection is down it
