@@ -96,6 +96,9 @@ type Connector struct {
 	LockTTL time.Duration `yaml:"lockTTL" doc:"How long claimed rows stay locked; at least 2 x pollInterval, and lockTTL + safetyPoll + retry.max < 120s."`
 	// LazyFence skips the lock extension before a fresh row's first attempt.
 	LazyFence bool `yaml:"lazyFence" doc:"Skip extending a row's lock before its first publish when it was locked < lockTTL/3 ago (faster; misses locks cleared by hand)."`
+	// FenceAhead is how many rows behind the one awaiting its ACK have their
+	// lock check requested early.
+	FenceAhead int `yaml:"fenceAhead" min:"0" max:"16" doc:"Rows queued behind the one awaiting its ACK whose lock check is requested early (each attempt still waits for its own check; more keep a channel from waiting on the check after an ACK); 0 checks a row only as it is about to be sent (slower; notices a lock cleared by hand at once)."`
 	// BatchSize is the number of rows claimed per round.
 	BatchSize int `yaml:"batchSize" min:"1" max:"1000" doc:"Rows claimed per round."`
 	// Retry bounds the publish retry backoff.
@@ -226,6 +229,7 @@ func Default() Config {
 			Debounce:                 "leading",
 			HeartbeatTimeout:         15 * time.Second,
 			LockTTL:                  30 * time.Second,
+			FenceAhead:               4,
 			BatchSize:                100,
 			Retry:                    Retry{Min: 100 * time.Millisecond, Max: 30 * time.Second},
 			CompletionFlush:          250 * time.Millisecond,

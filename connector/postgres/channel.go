@@ -24,7 +24,7 @@ type chanState struct {
 	inFlight  bool                 // a publish of the head awaits its ACK
 	lastError *connector.ErrorInfo // last failure; cleared by the next ACK
 	nextRetry time.Time            // when the head is tried again (zero: not waiting)
-	prefetch  []*fencePrefetch     // lock checks of queue[1..fenceAhead], in queue order; worker-owned
+	prefetch  []*fencePrefetch     // lock checks of queue[1..FenceAhead], in queue order; worker-owned
 }
 
 // heldRow is a claimed row with its fencing deadline.
@@ -377,14 +377,6 @@ func (n *Node) prefetchFence(h *heldRow) *fencePrefetch {
 	return p
 }
 
-// fenceAhead is how many rows after the one being sent have their lock
-// check requested ahead. One is not enough when a fence round takes about
-// as long as an ACK: the worker then waits for the check after the ACK.
-// Two give each check a whole publish cycle more; a check is still made for
-// each attempt, before it, and a lock cleared by hand is noticed at most two
-// rows later than with one.
-const fenceAhead = 2
-
 // takePrefetch returns the check requested ahead for h's first attempt, or
 // nil (the caller fences now); checks for other rows are stale and dropped.
 func (n *Node) takePrefetch(cs *chanState, h *heldRow, attempt int) *fencePrefetch {
@@ -397,7 +389,7 @@ func (n *Node) takePrefetch(cs *chanState, h *heldRow, attempt int) *fencePrefet
 	return pre
 }
 
-// topUpPrefetch requests checks for queue[1..fenceAhead] that have none,
+// topUpPrefetch requests checks for queue[1..FenceAhead] that have none,
 // keeping cs.prefetch aligned with the queue. n.mu is held.
 func (n *Node) topUpPrefetch(cs *chanState) {
 	k := 0
@@ -405,7 +397,7 @@ func (n *Node) topUpPrefetch(cs *chanState) {
 		k++
 	}
 	cs.prefetch = cs.prefetch[:k] // rows since dropped or reordered: requests again
-	for i := k + 1; i <= fenceAhead && i < len(cs.queue); i++ {
+	for i := k + 1; i <= n.opts.FenceAhead && i < len(cs.queue); i++ {
 		cs.prefetch = append(cs.prefetch, n.prefetchFence(cs.queue[i]))
 	}
 }

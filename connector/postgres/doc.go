@@ -33,8 +33,9 @@
 //	  |  |                |   |   +-- fence: confirm the row's lock before     sequence_id,
 //	  |  |                |   |       every attempt, extending it once a third processed = true)
 //	  |  |                |   |       of lockTTL has passed (batched across
-//	  |  |                |   |       channels, overlapped with the previous
-//	  |  |                |   |       ACK; lazyFence: only before a retry or
+//	  |  |                |   |       channels, requested up to fenceAhead
+//	  |  |                |   |       rows early so the round overlaps the
+//	  |  |                |   |       ACKs before; lazyFence: only before a retry or
 //	  |  |                |   |       when older than lockTTL/3); a row whose
 //	  |  |                |   |       lock is not confirmed is never sent
 //	  |  +- lock_expiry --+   +-- permanent error: release; channel BLOCKED

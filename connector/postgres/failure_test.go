@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livesync-dev/livesync-dev/ablylocal/fault"
 	"github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/internal/pgtest"
 )
@@ -193,6 +194,47 @@ func TestFenceNeverSendsAStolenRow(t *testing.T) {
 	if published != 0 || s.total() != 0 {
 		t.Fatalf("stolen rows were published: %d publish events, %d received", published, s.total())
 	}
+	e.exec(t, `UPDATE outbox SET locked_by = NULL, lock_expiry = NULL WHERE locked_by = 'intruder'`)
+	s.waitCount(t, 5, 30*time.Second)
+	if ids := s.checkOrder(t); len(ids) != 5 {
+		t.Fatalf("received %d distinct rows, want 5", len(ids))
+	}
+}
+
+// TestFenceAheadOffNoticesAClearedLock: with connector.fenceAhead 0 no row's
+// check is asked for early, so locks taken away by hand while the head row
+// awaits its (delayed) ACK are noticed before the next attempt: none of the
+// taken rows is sent, and they arrive, in order, once they are free again.
+func TestFenceAheadOffNoticesAClearedLock(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.ably.AddFault(fault.Rule{Channel: "ahead0", DelayAck: fault.Duration(500 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	s := e.subscribe(t, "ahead0")
+	events, unsub := e.bus.Subscribe(10000)
+	defer unsub()
+	opts := e.options()
+	opts.FenceAhead = -1
+	startNode(t, opts)
+	e.insertSpread(t, "ahead", 5, 1)
+	// The head row reached the subscriber and its ACK is held for 500 ms
+	// (with early checks, those of the next rows were asked for as it was
+	// sent): take the other four away as `outbox retry --force` plus another
+	// node would.
+	s.waitCount(t, 1, 20*time.Second)
+	e.exec(t, `UPDATE outbox SET locked_by = 'intruder', lock_expiry = (now() AT TIME ZONE 'utc') + interval '1 hour'
+WHERE sequence_id > (SELECT min(sequence_id) FROM outbox)`)
+	published := 0
+	waitEvent(t, events, 20*time.Second, "the node noticing it lost the locks", func(ev connector.Event) bool {
+		if ev.Kind == connector.EventPublished {
+			published++
+		}
+		return ev.Kind == connector.EventLeaseLost
+	})
+	if published != 1 || s.total() != 1 {
+		t.Fatalf("taken rows were published: %d publish events, %d received, want 1 (the head)", published, s.total())
+	}
+	e.ably.ClearFaults("")
 	e.exec(t, `UPDATE outbox SET locked_by = NULL, lock_expiry = NULL WHERE locked_by = 'intruder'`)
 	s.waitCount(t, 5, 30*time.Second)
 	if ids := s.checkOrder(t); len(ids) != 5 {

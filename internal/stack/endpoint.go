@@ -158,6 +158,7 @@ func (s *Stack) ConnectorTuning() postgres.Options {
 		HeartbeatTimeout:         c.HeartbeatTimeout,
 		LockTTL:                  c.LockTTL,
 		LazyFence:                c.LazyFence,
+		FenceAhead:               fenceAhead(c.FenceAhead),
 		BatchSize:                c.BatchSize,
 		RetryMin:                 c.Retry.Min,
 		RetryMax:                 c.Retry.Max,
@@ -270,4 +271,13 @@ func (s *Stack) Describe() string {
 		return "no database"
 	}
 	return fmt.Sprintf("database %s, outbox %s, nodes %s", dbconn.Redact(url), s.Names().Outbox(), s.Names().Nodes())
+}
+
+// fenceAhead maps connector.fenceAhead (0 = no early checks) to
+// postgres.Options.FenceAhead (0 = the default, negative = none).
+func fenceAhead(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
