@@ -57,6 +57,7 @@ type Publisher struct {
 	conns    []*pubConn   // realtime mode: the connections, by index
 	reported connStatus   // the aggregate state last given to OnState
 	batch    *restBatcher // REST batch mode instead of conns
+	sends    *handoff     // realtime mode: goroutines that hand messages to ably-go
 
 	upMu sync.Mutex
 	upCh chan struct{} // closed when a connection next becomes CONNECTED
@@ -83,6 +84,10 @@ type connStatus struct {
 // lock (nhooyr.io/websocket v1.8.7); such a client is replaced.
 const sendTimeout = 5 * time.Second
 
+// sendGoroutines is how many idle send goroutines a publisher keeps: about
+// one per channel with a publish in flight is reused.
+const sendGoroutines = 256
+
 // errSendStuck reports a publish whose hand-over to ably-go never returned.
 var errSendStuck = errors.New("ably-go send blocked; the realtime connection was replaced")
 
@@ -103,6 +108,7 @@ func NewPublisher(opts PublisherOptions) (*Publisher, error) {
 		p.batch = b
 		return p, nil
 	}
+	p.sends = newHandoff(sendGoroutines)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for range opts.Connections {
@@ -376,12 +382,12 @@ func (p *Publisher) Publish(ctx context.Context, channel string, msg *ably.Messa
 	var once sync.Once
 	ack := func(err error) { once.Do(func() { onAck(ackError(err)) }) }
 	returned := make(chan struct{})
-	go func() {
+	p.sends.run(func() {
 		defer close(returned)
 		if err := rt.Channels.Get(channel).PublishMultipleAsync([]*ably.Message{msg}, ack); err != nil {
 			ack(err)
 		}
-	}()
+	})
 	t := time.NewTimer(sendTimeout)
 	defer t.Stop()
 	select {
@@ -398,6 +404,7 @@ func (p *Publisher) Close() {
 		p.batch.close()
 		return
 	}
+	p.sends.close()
 	var wg sync.WaitGroup
 	for _, rt := range p.clients() {
 		wg.Add(1)
