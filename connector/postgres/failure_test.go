@@ -184,21 +184,11 @@ func TestFenceNeverSendsAStolenRow(t *testing.T) {
 	e.exec(t, `UPDATE outbox SET locked_by = 'intruder', lock_expiry = (now() AT TIME ZONE 'utc') + interval '1 hour' WHERE NOT processed`)
 	e.startAbly(t, addr)
 	s := e.subscribe(t, channelNames("fence", 1)...)
-	published := 0
-	waitEvent(t, events, 20*time.Second, "the node noticing it lost the locks", func(ev connector.Event) bool {
-		if ev.Kind == connector.EventPublished {
-			published++
-		}
-		return ev.Kind == connector.EventLeaseLost
-	})
+	published := publishedUntilLeaseLost(t, events)
 	if published != 0 || s.total() != 0 {
 		t.Fatalf("stolen rows were published: %d publish events, %d received", published, s.total())
 	}
-	e.exec(t, `UPDATE outbox SET locked_by = NULL, lock_expiry = NULL WHERE locked_by = 'intruder'`)
-	s.waitCount(t, 5, 30*time.Second)
-	if ids := s.checkOrder(t); len(ids) != 5 {
-		t.Fatalf("received %d distinct rows, want 5", len(ids))
-	}
+	releaseIntruder(t, e, s, 5)
 }
 
 // TestFenceAheadOffNoticesAClearedLock: with connector.fenceAhead 0 no row's
@@ -224,6 +214,18 @@ func TestFenceAheadOffNoticesAClearedLock(t *testing.T) {
 	s.waitCount(t, 1, 20*time.Second)
 	e.exec(t, `UPDATE outbox SET locked_by = 'intruder', lock_expiry = (now() AT TIME ZONE 'utc') + interval '1 hour'
 WHERE sequence_id > (SELECT min(sequence_id) FROM outbox)`)
+	published := publishedUntilLeaseLost(t, events)
+	if published != 1 || s.total() != 1 {
+		t.Fatalf("taken rows were published: %d publish events, %d received, want 1 (the head)", published, s.total())
+	}
+	e.ably.ClearFaults("")
+	releaseIntruder(t, e, s, 5)
+}
+
+// publishedUntilLeaseLost counts publish events until the node reports it
+// lost row locks.
+func publishedUntilLeaseLost(t *testing.T, events <-chan connector.Event) int {
+	t.Helper()
 	published := 0
 	waitEvent(t, events, 20*time.Second, "the node noticing it lost the locks", func(ev connector.Event) bool {
 		if ev.Kind == connector.EventPublished {
@@ -231,13 +233,16 @@ WHERE sequence_id > (SELECT min(sequence_id) FROM outbox)`)
 		}
 		return ev.Kind == connector.EventLeaseLost
 	})
-	if published != 1 || s.total() != 1 {
-		t.Fatalf("taken rows were published: %d publish events, %d received, want 1 (the head)", published, s.total())
-	}
-	e.ably.ClearFaults("")
+	return published
+}
+
+// releaseIntruder frees the rows an intruder locked and expects all rows
+// to arrive, in order, exactly once.
+func releaseIntruder(t *testing.T, e *env, s *sub, rows int) {
+	t.Helper()
 	e.exec(t, `UPDATE outbox SET locked_by = NULL, lock_expiry = NULL WHERE locked_by = 'intruder'`)
-	s.waitCount(t, 5, 30*time.Second)
-	if ids := s.checkOrder(t); len(ids) != 5 {
-		t.Fatalf("received %d distinct rows, want 5", len(ids))
+	s.waitCount(t, rows, 30*time.Second)
+	if ids := s.checkOrder(t); len(ids) != rows {
+		t.Fatalf("received %d distinct rows, want %d", len(ids), rows)
 	}
 }
