@@ -1,6 +1,7 @@
 package ablylocal
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"net/http"
@@ -50,6 +51,8 @@ type conn struct {
 	discard  bool             // CLOSE or a fatal error: no resume
 
 	lastSerial  int64                // highest msgSerial handled; reader goroutine only
+	in          *bufio.Reader        // what the WebSocket reads through (nil: unknown); reader goroutine only
+	cork        *corkConn            // the hijacked connection (cork.go); nil: unknown
 	results     map[int64]*ackRecord // ACK/NACK per recent msgSerial; reader goroutine only
 	resultOrder []int64
 	rate        rateWindow
@@ -79,7 +82,8 @@ type conn struct {
 
 // serveRealtime upgrades a request on "/" and runs the connection.
 func (s *Server) serveRealtime(w http.ResponseWriter, r *http.Request) {
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled})
+	spy := &inputSpy{ResponseWriter: w}
+	ws, err := websocket.Accept(spy, r, &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		s.log.Debug("ablylocal: websocket upgrade failed", "err", err)
 		return
@@ -102,7 +106,7 @@ func (s *Server) serveRealtime(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{s: s, ws: ws, format: f, echo: q.Get("echo") != "false", ctx: ctx, cancel: cancel,
-		attached: map[string]int64{}, lastSerial: -1, wake: make(chan struct{}, 1), readDone: make(chan struct{}), hurry: make(chan struct{}), done: make(chan struct{})}
+		attached: map[string]int64{}, lastSerial: -1, in: spy.br, cork: spy.cork, wake: make(chan struct{}, 1), readDone: make(chan struct{}), hurry: make(chan struct{}), done: make(chan struct{})}
 	defer close(c.done)
 	c.lastWrite.Store(time.Now().UnixNano())
 	ident, clientID, aerr := s.authenticateConnect(q)
@@ -448,7 +452,13 @@ func (c *conn) write(b []byte) bool {
 
 // readLoop reads and handles inbound frames until the connection ends.
 func (c *conn) readLoop() {
+	if c.cork != nil {
+		defer func() { _ = c.cork.setCorked(false) }() // frames sent from now on go out at once
+	}
 	for {
+		if !c.settleCork() {
+			return
+		}
 		typ, b, err := c.ws.Read(c.ctx)
 		if err != nil {
 			var ce websocket.CloseError
