@@ -124,16 +124,7 @@ func TestCaptionFailureAndFinish(t *testing.T) {
 	n.Show(model.Caption{Step: 5, Total: 9, Name: "poison row", Status: model.StepFailed, Took: 20 * time.Second,
 		Text: "A 70 KB row exceeds Ably's 64 KiB message limit.", Result: "the poison row diagnosed: not seen in time"})
 	drain(posted)
-	s := tcell.NewSimulationScreen("UTF-8")
-	if err := s.Init(); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Fini()
-	s.SetSize(120, 40)
-	b.app.Root().SetRect(0, 0, 120, 40)
-	b.app.Root().Draw(s)
-	s.Show()
-	cells, w, _ := s.GetContents()
+	cells, w, _ := b.draw(t, 120, 40).GetContents()
 	found := false
 	for i := 0; i+4 <= len(cells) && !found; i++ {
 		if string(cells[i].Runes)+string(cells[i+1].Runes)+string(cells[i+2].Runes)+string(cells[i+3].Runes) == "FAIL" {

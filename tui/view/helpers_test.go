@@ -71,20 +71,27 @@ func (b *bundle) typ(s string) {
 	}
 }
 
-// render draws the app on a w×h simulation screen and returns its lines.
-func (b *bundle) render(t *testing.T, w, h int) []string {
+// draw draws the app on a w×h simulation screen (finished when the test
+// ends), for tests that look at styles.
+func (b *bundle) draw(t *testing.T, w, h int) tcell.SimulationScreen {
 	t.Helper()
 	s := tcell.NewSimulationScreen("UTF-8")
 	if err := s.Init(); err != nil {
 		t.Fatal(err)
 	}
-	defer s.Fini()
+	t.Cleanup(s.Fini)
 	s.SetSize(w, h)
 	root := b.app.Root()
 	root.SetRect(0, 0, w, h)
 	root.Draw(s)
 	s.Show()
-	cells, cw, ch := s.GetContents()
+	return s
+}
+
+// render draws the app on a w×h simulation screen and returns its lines.
+func (b *bundle) render(t *testing.T, w, h int) []string {
+	t.Helper()
+	cells, cw, ch := b.draw(t, w, h).GetContents()
 	lines := make([]string, ch)
 	for y := range ch {
 		var sb strings.Builder

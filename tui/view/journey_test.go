@@ -76,14 +76,7 @@ func TestEnterOnOutboxRowOpensJourney(t *testing.T) {
 		t.Errorf("slowest line %q, want the no-ack after 1500ms", lines[slow])
 	}
 	// The slowest stage is drawn in the warning colour and bold.
-	s := tcell.NewSimulationScreen("UTF-8")
-	if err := s.Init(); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Fini()
-	s.SetSize(140, 40)
-	b.app.Root().SetRect(0, 0, 140, 40)
-	b.app.Root().Draw(s)
+	s := b.draw(t, 140, 40)
 	col := cellIndex(lines[slow], "no-ack")
 	_, _, style, _ := s.GetContent(col, slow)
 	if fg, _, attr := style.Decompose(); fg != b.app.Theme().Warn || attr&tcell.AttrBold == 0 {
