@@ -1,7 +1,6 @@
 package ablylocal
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"net/http"
@@ -51,7 +50,6 @@ type conn struct {
 	discard  bool             // CLOSE or a fatal error: no resume
 
 	lastSerial  int64                // highest msgSerial handled; reader goroutine only
-	in          *bufio.Reader        // what the WebSocket reads through (nil: unknown); reader goroutine only
 	cork        *corkConn            // the hijacked connection (cork.go); nil: unknown
 	results     map[int64]*ackRecord // ACK/NACK per recent msgSerial; reader goroutine only
 	resultOrder []int64
@@ -106,7 +104,7 @@ func (s *Server) serveRealtime(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{s: s, ws: ws, format: f, echo: q.Get("echo") != "false", ctx: ctx, cancel: cancel,
-		attached: map[string]int64{}, lastSerial: -1, in: spy.br, cork: spy.cork, wake: make(chan struct{}, 1), readDone: make(chan struct{}), hurry: make(chan struct{}), done: make(chan struct{})}
+		attached: map[string]int64{}, lastSerial: -1, cork: spy.cork, wake: make(chan struct{}, 1), readDone: make(chan struct{}), hurry: make(chan struct{}), done: make(chan struct{})}
 	defer close(c.done)
 	c.lastWrite.Store(time.Now().UnixNano())
 	ident, clientID, aerr := s.authenticateConnect(q)

@@ -21,16 +21,14 @@ import (
 // nothing is held, so no frame waits longer than it did.
 
 // inputSpy is the http.ResponseWriter given to the WebSocket upgrade: it
-// keeps the reader the library reads the hijacked connection through (to
-// peek at what is buffered) and wraps the connection for corking.
+// wraps the hijacked connection in a corkConn that also keeps the reader
+// the library reads the connection through.
 type inputSpy struct {
 	http.ResponseWriter
-	br   *bufio.Reader
 	cork *corkConn
 }
 
-// Hijack hijacks the underlying connection, remembering its reader and
-// wrapping it in a corkConn.
+// Hijack hijacks the underlying connection and wraps it in a corkConn.
 func (w *inputSpy) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	hj, ok := w.ResponseWriter.(http.Hijacker)
 	if !ok {
@@ -40,7 +38,7 @@ func (w *inputSpy) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nc, brw, err
 	}
-	w.br, w.cork = brw.Reader, &corkConn{Conn: nc}
+	w.cork = &corkConn{Conn: nc, in: brw.Reader}
 	return w.cork, brw, nil
 }
 
@@ -48,7 +46,8 @@ func (w *inputSpy) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // one piece by uncork.
 type corkConn struct {
 	net.Conn
-	mu     sync.Mutex // held across socket writes: keeps held and new bytes in order
+	in     *bufio.Reader // what the WebSocket library reads through; the reader goroutine peeks at it
+	mu     sync.Mutex    // held across socket writes: keeps held and new bytes in order
 	corked bool
 	held   []byte
 }
@@ -148,7 +147,7 @@ func (c *conn) settleCork() bool {
 	if c.cork == nil {
 		return true
 	}
-	if err := c.cork.setCorked(nextFrameBuffered(c.in)); err != nil {
+	if err := c.cork.setCorked(nextFrameBuffered(c.cork.in)); err != nil {
 		c.s.log.Debug("ablylocal: write failed", "conn", c.id, "err", err)
 		_ = c.ws.CloseNow()
 		return false
