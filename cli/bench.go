@@ -253,6 +253,12 @@ func printBench(w io.Writer, r *bench.Result) {
 	l := r.Latency
 	fmt.Fprintf(w, "latency    %g rows/s asked, %.0f achieved, %d/%d delivered, %d channels\n", l.Rate, l.AchievedRate, l.Received, l.Sent, l.Channels)
 	fmt.Fprintf(w, "           p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms\n", l.P50Ms, l.P90Ms, l.P99Ms, l.MaxMs)
+	for _, part := range []struct {
+		name string
+		q    bench.Quantiles
+	}{{"insert → COMMIT returned", l.Split.InsertToCommit}, {"COMMIT returned → receipt", l.Split.CommitToReceipt}} {
+		fmt.Fprintf(w, "           %-26s p50 %.1f  p90 %.1f  p99 %.1f  max %.1f ms\n", part.name, part.q.P50Ms, part.q.P90Ms, part.q.P99Ms, part.q.MaxMs)
+	}
 	fmt.Fprintf(w, "memory     connector peak RSS %.1f MB (after the drain %.1f MB)\n", r.Memory.ConnectorPeakRSSMB, r.Memory.ConnectorDrainPeakRSSMB)
 	fmt.Fprintf(w, "cpu        during the drain (%.2fs): connector %.2fs, endpoint %.2fs, postgres %.2fs\n",
 		r.CPU.WallSeconds, r.CPU.ConnectorSeconds, r.CPU.EndpointSeconds, r.CPU.PostgresSeconds)

@@ -102,6 +102,13 @@ func TestBenchCommand(t *testing.T) {
 	if !(l.P50Ms > 0 && l.P50Ms <= l.P90Ms && l.P90Ms <= l.P99Ms && l.P99Ms <= l.MaxMs) || l.AchievedRate <= 0 || l.Rate != rate {
 		t.Errorf("latency figures not sane: %+v", l)
 	}
+	// Each row's COMMIT → receipt is its insert → receipt less a
+	// non-negative commit time, so its quantiles cannot exceed the whole's.
+	in, out := l.Split.InsertToCommit, l.Split.CommitToReceipt
+	if !(in.P50Ms > 0 && in.P50Ms <= in.P99Ms && in.P99Ms <= in.MaxMs && out.P50Ms <= out.P99Ms && out.P99Ms <= out.MaxMs) ||
+		out.P50Ms > l.P50Ms+0.01 || out.P99Ms > l.P99Ms+0.01 || out.MaxMs > l.MaxMs+0.01 {
+		t.Errorf("latency split not sane: %+v (whole: p50 %v p99 %v max %v)", l.Split, l.P50Ms, l.P99Ms, l.MaxMs)
+	}
 	if r.Memory.ConnectorPeakRSSMB <= 0 || r.Memory.ConnectorDrainPeakRSSMB > r.Memory.ConnectorPeakRSSMB {
 		t.Errorf("memory figures not sane: %+v", r.Memory)
 	}

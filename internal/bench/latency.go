@@ -51,8 +51,15 @@ type latencyParams struct {
 type receiver struct {
 	mu    sync.Mutex
 	seen  map[int64]bool
-	lat   []time.Duration
+	got   []receipt
 	count atomic.Int64
+}
+
+// receipt is one row's arrival: its index, data.t and the receipt time.
+type receipt struct {
+	i  int64
+	t  time.Time
+	at time.Time
 }
 
 func (r *receiver) onMessage(m *ably.Message) {
@@ -67,7 +74,7 @@ func (r *receiver) onMessage(m *ably.Message) {
 		return // a duplicate delivery counts once
 	}
 	r.seen[i] = true
-	r.lat = append(r.lat, now.Sub(time.UnixMicro(t)))
+	r.got = append(r.got, receipt{i: i, t: time.UnixMicro(t), at: now})
 	r.count.Add(1)
 }
 
@@ -139,6 +146,7 @@ func measureLatency(ctx context.Context, p latencyParams) (Latency, error) {
 	interval := time.Duration(float64(time.Second) / p.rate)
 	var next, sent atomic.Int64
 	var lastCommit atomic.Int64
+	committed := make([]atomic.Int64, total) // unix µs when each row's COMMIT returned
 	errs := make(chan error, generators)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -158,6 +166,7 @@ func measureLatency(ctx context.Context, p latencyParams) (Latency, error) {
 					errs <- fmt.Errorf("latency insert: %w", err)
 					return
 				}
+				committed[i].Store(time.Now().UnixMicro())
 				sent.Add(1)
 				lastCommit.Store(time.Since(start).Nanoseconds())
 			}
@@ -198,20 +207,39 @@ func measureLatency(ctx context.Context, p latencyParams) (Latency, error) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	recv.mu.Lock()
-	lat := append([]time.Duration(nil), recv.lat...)
+	got := append([]receipt(nil), recv.got...)
 	recv.mu.Unlock()
-	res.Received = len(lat)
-	if len(lat) > 0 {
-		sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
-		q := func(f float64) float64 {
-			k := int(math.Ceil(f*float64(len(lat)))) - 1
-			k = max(0, min(k, len(lat)-1))
-			return round(float64(lat[k].Microseconds())/1000, 2)
+	res.Received = len(got)
+	var lat, toCommit, fromCommit []time.Duration
+	for _, g := range got {
+		lat = append(lat, g.at.Sub(g.t))
+		if g.i >= 0 && g.i < total {
+			if c := committed[g.i].Load(); c != 0 {
+				toCommit = append(toCommit, time.UnixMicro(c).Sub(g.t))
+				fromCommit = append(fromCommit, g.at.Sub(time.UnixMicro(c)))
+			}
 		}
-		res.P50Ms, res.P90Ms, res.P99Ms, res.MaxMs = q(0.5), q(0.9), q(0.99), q(1)
 	}
+	all := quantiles(lat)
+	res.P50Ms, res.P90Ms, res.P99Ms, res.MaxMs = all.P50Ms, all.P90Ms, all.P99Ms, all.MaxMs
+	res.Split = LatencySplit{InsertToCommit: quantiles(toCommit), CommitToReceipt: quantiles(fromCommit)}
 	if p.progress != nil {
 		p.progress(int64(res.Received), total)
 	}
 	return res, nil
+}
+
+// quantiles are the p50/p90/p99/max of ds in milliseconds (zero when empty).
+func quantiles(ds []time.Duration) Quantiles {
+	if len(ds) == 0 {
+		return Quantiles{}
+	}
+	ds = append([]time.Duration(nil), ds...)
+	sort.Slice(ds, func(a, b int) bool { return ds[a] < ds[b] })
+	q := func(f float64) float64 {
+		k := int(math.Ceil(f*float64(len(ds)))) - 1
+		k = max(0, min(k, len(ds)-1))
+		return round(float64(ds[k].Microseconds())/1000, 2)
+	}
+	return Quantiles{P50Ms: q(0.5), P90Ms: q(0.9), P99Ms: q(0.99), MaxMs: q(1)}
 }

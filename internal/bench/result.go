@@ -87,6 +87,30 @@ type Latency struct {
 	P90Ms float64 `json:"p90Ms"`
 	P99Ms float64 `json:"p99Ms"`
 	MaxMs float64 `json:"maxMs"`
+	// Split cuts each row's latency at the moment its COMMIT returned to
+	// the generator, to tell the database's share from the rest.
+	Split LatencySplit `json:"split"`
+}
+
+// LatencySplit is commit → receipt cut in two at the generator's COMMIT.
+type LatencySplit struct {
+	// InsertToCommit runs from data.t (the INSERT's clock_timestamp) until
+	// COMMIT returned: the WAL flush and NOTIFY's commit-time queue lock,
+	// the database's own share before the connector can see the row.
+	InsertToCommit Quantiles `json:"insertToCommit"`
+	// CommitToReceipt runs from COMMIT returning to the subscriber's
+	// receipt: connector, endpoint and subscriber. It can be slightly
+	// negative: the message may arrive before the generator has read the
+	// COMMIT reply.
+	CommitToReceipt Quantiles `json:"commitToReceipt"`
+}
+
+// Quantiles of a latency distribution in milliseconds.
+type Quantiles struct {
+	P50Ms float64 `json:"p50Ms"`
+	P90Ms float64 `json:"p90Ms"`
+	P99Ms float64 `json:"p99Ms"`
+	MaxMs float64 `json:"maxMs"`
 }
 
 // Memory is the connector's memory.
