@@ -71,13 +71,13 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 			return usageError("--profile: %v", err)
 		}
 	}
-	settings, batch, err := benchSettings(f.set)
+	settings, cc, err := benchSettings(f.set)
 	if err != nil {
 		return err
 	}
 	opts := bench.Options{Executable: exe, Rows: f.rows, Channels: f.channels, Nodes: f.nodes, Rate: f.rate,
 		Duration:  time.Duration(f.seconds * float64(time.Second)),
-		BatchSize: batch, Settings: settings, ProfileDir: f.profile}
+		BatchSize: cc.BatchSize, Connections: cc.AblyConnections, Settings: settings, ProfileDir: f.profile}
 	if err := opts.Validate(); err != nil {
 		return usageError("%v", err)
 	}
@@ -107,27 +107,28 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 
 // benchSettings parses --set KEY=VALUE pairs (connector.* keys only, not
 // the ones bench sets itself) and validates them as the connector will,
-// without reading any livesync.yaml; it returns the batch size they give.
-func benchSettings(pairs []string) (map[string]string, int, error) {
+// without reading any livesync.yaml; it returns the connector
+// configuration they give (batch size, connections).
+func benchSettings(pairs []string) (map[string]string, config.Connector, error) {
 	if len(pairs) == 0 {
-		return nil, config.Default().Connector.BatchSize, nil
+		return nil, config.Default().Connector, nil
 	}
 	m := map[string]string{}
 	for _, p := range pairs {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok || !strings.HasPrefix(k, "connector.") {
-			return nil, 0, usageError("--set %q: want connector.KEY=VALUE, e.g. --set connector.lazyFence=true", p)
+			return nil, config.Connector{}, usageError("--set %q: want connector.KEY=VALUE, e.g. --set connector.lazyFence=true", p)
 		}
 		if k == "connector.nodes" || k == "connector.healthAddr" {
-			return nil, 0, usageError("--set %s: bench sets this itself (use --nodes)", k)
+			return nil, config.Connector{}, usageError("--set %s: bench sets this itself (use --nodes)", k)
 		}
 		m[k] = v
 	}
 	cfg, err := config.Load(config.Source{Env: []string{"LIVESYNC_CONFIG=" + os.DevNull}, Flags: m})
 	if err != nil {
-		return nil, 0, usageError("--set: %v", err)
+		return nil, config.Connector{}, usageError("--set: %v", err)
 	}
-	return m, cfg.Connector.BatchSize, nil
+	return m, cfg.Connector, nil
 }
 
 // benchProgress shows the phase: a redrawn bar on a terminal, one plain
@@ -248,8 +249,11 @@ func printBench(w io.Writer, r *bench.Result) {
 		r.Date, r.Machine.CPUs, r.Machine.LoadAvgStart, r.Machine.LoadAvgEnd, c.Backend, c.BatchSize, c.Nodes)
 	d := r.Drain
 	fmt.Fprintf(w, "drain      %d rows / %d channels   %8.0f rows/s  (%.2fs, startup %.0f ms)\n", d.Rows, c.Channels, d.RowsPerSec, d.Seconds, d.StartupMs)
-	fmt.Fprintf(w, "ceiling    raw claim+delete         %8.0f rows/s  (%.2fs)\n", d.CeilingRowsPerSec, d.CeilingSeconds)
+	fmt.Fprintf(w, "ceiling    raw claim+delete         %8.0f rows/s  (%.2fs; cpu postgres %.2fs)\n", d.CeilingRowsPerSec, d.CeilingSeconds, d.CeilingPostgresCPUSeconds)
 	fmt.Fprintf(w, "ratio      drain / ceiling          %8.3f\n", d.Ratio)
+	pc := d.PublishCeiling
+	fmt.Fprintf(w, "publish    same rows, no database   %8.0f rows/s  (%.2fs over %d connection(s); cpu publisher %.2fs, endpoint %.2fs)\n",
+		pc.RowsPerSec, pc.Seconds, pc.Connections, pc.PublisherCPUSeconds, pc.EndpointCPUSeconds)
 	l := r.Latency
 	fmt.Fprintf(w, "latency    %g rows/s asked, %.0f achieved, %d/%d delivered, %d channels\n", l.Rate, l.AchievedRate, l.Received, l.Sent, l.Channels)
 	fmt.Fprintf(w, "           p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms\n", l.P50Ms, l.P90Ms, l.P99Ms, l.MaxMs)

@@ -37,6 +37,9 @@ type Options struct {
 	Duration time.Duration
 	// BatchSize is the connector's claim batch (the ceiling uses the same).
 	BatchSize int
+	// Connections is the connector's ablyConnections (the publish ceiling
+	// uses the same); 0 means 1.
+	Connections int
 	// Settings are connector.* configuration keys for the connector process
 	// (as `--set KEY=VALUE`), passed as their LIVESYNC_* variables; the
 	// caller validates them and sets BatchSize to match.
@@ -154,10 +157,13 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	if err := vacuum(ctx, adminURL); err != nil {
 		return nil, err
 	}
+	pgPID := postmasterPID(st.Postgres.DataDir)
+	pgCeil0 := treeCPUSeconds(pgPID)
 	n, took, err := ceiling(ctx, pool, o.BatchSize)
 	if err != nil {
 		return nil, err
 	}
+	res.Drain.CeilingPostgresCPUSeconds = round(treeCPUSeconds(pgPID)-pgCeil0, 2)
 	if n != o.Rows {
 		return nil, fmt.Errorf("the ceiling loop took %d rows of %d", n, o.Rows)
 	}
@@ -165,6 +171,16 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	ceilingRate := float64(n) / took.Seconds()
 	res.Drain.CeilingRowsPerSec = round(ceilingRate, 1)
 	o.progress("ceiling", int64(n), int64(o.Rows))
+
+	// 1b. The publish ceiling: the same rows through the connector's
+	// publisher alone, no database.
+	o.progress("publish", 0, int64(o.Rows))
+	res.Drain.PublishCeiling, err = publishCeiling(ctx, publishParams{ablyAddr: fmt.Sprintf("%s:%d", st.Ably.Host, st.Ably.Port),
+		ablyKey: st.Ably.Key, rows: o.Rows, channels: o.Channels, connections: max(o.Connections, 1), endpointPID: st.Ably.PID,
+		progress: func(done int64) { o.progress("publish", done, int64(o.Rows)) }})
+	if err != nil {
+		return nil, err
+	}
 
 	// 2. The drain: backlog, VACUUM ANALYZE, start the connector, time until
 	// no row is unprocessed.
@@ -175,7 +191,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	if err := vacuum(ctx, adminURL); err != nil {
 		return nil, err
 	}
-	pgPID, ablyPID := postmasterPID(st.Postgres.DataDir), st.Ably.PID
+	ablyPID := st.Ably.PID
 	args := []string{"connector", "run", "--nodes", strconv.Itoa(o.Nodes), "--health-addr", "127.0.0.1:0"}
 	if o.ProfileDir != "" {
 		args = append(args, "--pprof")

@@ -72,7 +72,7 @@ func TestBenchCommand(t *testing.T) {
 
 	profDir := filepath.Join(t.TempDir(), "prof")
 	const rows, rate, seconds = 2000, 100, 3
-	stdout, stderr, code := run(t, bin, "bench", "--rows", "2000", "--channels", "20", "--seconds", "3", "--rate", "100", "--json", "--profile", profDir, "--set", "connector.batchSize=50")
+	stdout, stderr, code := run(t, bin, "bench", "--rows", "2000", "--channels", "20", "--seconds", "3", "--rate", "100", "--json", "--profile", profDir, "--set", "connector.batchSize=50", "--set", "connector.ablyConnections=2")
 	if code != 0 {
 		t.Fatalf("bench exit %d\nstderr:\n%s", code, stderr)
 	}
@@ -94,6 +94,13 @@ func TestBenchCommand(t *testing.T) {
 	}
 	if math.Abs(d.RowsPerSec-float64(rows)/d.Seconds) > 0.01*d.RowsPerSec {
 		t.Errorf("rowsPerSec %v is not rows/seconds = %v", d.RowsPerSec, float64(rows)/d.Seconds)
+	}
+	if pc := d.PublishCeiling; pc.Rows != rows || pc.Connections != 2 || pc.RowsPerSec <= 0 || pc.Seconds <= 0 ||
+		math.Abs(pc.RowsPerSec-float64(rows)/pc.Seconds) > 0.01*pc.RowsPerSec || pc.EndpointCPUSeconds <= 0 {
+		t.Errorf("publish ceiling not sane (want %d rows over the 2 connections --set asked for): %+v", rows, pc)
+	}
+	if d.CeilingPostgresCPUSeconds <= 0 {
+		t.Errorf("the ceiling's Postgres CPU was not measured: %+v", d)
 	}
 	l := r.Latency
 	if l.Sent != rate*seconds || l.Received != l.Sent {

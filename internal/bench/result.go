@@ -64,8 +64,29 @@ type Drain struct {
 	CeilingRowsPerSec float64 `json:"ceilingRowsPerSec"`
 	// CeilingSeconds is how long that loop took.
 	CeilingSeconds float64 `json:"ceilingSeconds"`
+	// CeilingPostgresCPUSeconds is the CPU Postgres used during that loop
+	// (compare cpu.postgresSeconds, the drain's).
+	CeilingPostgresCPUSeconds float64 `json:"ceilingPostgresCpuSeconds"`
 	// Ratio is RowsPerSec / CeilingRowsPerSec.
 	Ratio float64 `json:"ratio"`
+	// PublishCeiling is the other half without the database: the same
+	// number of rows published through the connector's publisher alone.
+	PublishCeiling PublishCeiling `json:"publishCeiling"`
+}
+
+// PublishCeiling is the backlog's rows published from the bench process
+// through the connector's own Publisher to the sandbox's endpoint, one
+// unacknowledged publish per channel, no database.
+type PublishCeiling struct {
+	// Rows published; Connections is the connector's ablyConnections.
+	Rows        int `json:"rows"`
+	Connections int `json:"connections"`
+	// Seconds from the first publish to the last ACK; RowsPerSec = Rows / Seconds.
+	Seconds    float64 `json:"seconds"`
+	RowsPerSec float64 `json:"rowsPerSec"`
+	// PublisherCPUSeconds (the bench process) and EndpointCPUSeconds over it.
+	PublisherCPUSeconds float64 `json:"publisherCpuSeconds"`
+	EndpointCPUSeconds  float64 `json:"endpointCpuSeconds"`
 }
 
 // Latency is commit → ably-go subscriber on the local endpoint.

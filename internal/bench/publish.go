@@ -1,0 +1,99 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/livesync-dev/livesync-dev/ablylocal"
+	"github.com/livesync-dev/livesync-dev/connector"
+)
+
+// publishParams say what the publish ceiling sends.
+type publishParams struct {
+	ablyAddr, ablyKey string
+	rows, channels    int
+	connections       int
+	endpointPID       int
+	progress          func(done int64)
+}
+
+// publishCeiling sends rows messages shaped like the backlog's rows over
+// channels channels through the connector's own Publisher (its connection
+// spread, one unacknowledged publish per channel, as the connector keeps
+// a channel in order) from this process to the sandbox's endpoint: the
+// publishing half of the drain with no database. Next to the raw database
+// ceiling it shows which half a drain is closer to.
+func publishCeiling(ctx context.Context, p publishParams) (PublishCeiling, error) {
+	res := PublishCeiling{Rows: p.rows, Connections: p.connections}
+	pub, err := connector.NewPublisher(connector.PublisherOptions{
+		ClientOptions: ablylocal.ClientOptions(p.ablyAddr, p.ablyKey), Connections: p.connections})
+	if err != nil {
+		return res, fmt.Errorf("publish ceiling: %w", err)
+	}
+	defer pub.Close()
+	for !pub.Connected() {
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-pub.Reconnected():
+		case <-time.After(15 * time.Second):
+			return res, fmt.Errorf("publish ceiling: the endpoint's connections did not come up in 15 s (state %s)", pub.ConnState())
+		}
+	}
+	// Each channel gets its share of the rows in order, as a channel's
+	// worker publishes its queue: the next only after the ACK.
+	queues := make([][]connector.Row, p.channels)
+	for i := 1; i <= p.rows; i++ {
+		c := i % p.channels
+		queues[c] = append(queues[c], connector.Row{SequenceID: int64(i), MutationID: fmt.Sprintf("pub-%d", i),
+			Channel: fmt.Sprintf("bench-pub-%d", c), Name: "bench.row",
+			Data:    []byte(fmt.Sprintf(`{"i": %d, "note": "lorem ipsum dolor sit amet consectetur", "amount": 1234, "status": "shipped"}`, i)),
+			Headers: []byte(`{"x-bench": "1"}`)})
+	}
+	var (
+		mu    sync.Mutex
+		done  int64
+		first error
+		wg    sync.WaitGroup
+	)
+	cpu0, ep0 := cpuSeconds(os.Getpid()), cpuSeconds(p.endpointPID)
+	start := time.Now()
+	for _, q := range queues {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			acked := make(chan error, 1)
+			for _, r := range q {
+				msg, _ := connector.Message(r)
+				pub.Publish(ctx, r.Channel, msg, func(err error) { acked <- err })
+				err := <-acked
+				mu.Lock()
+				if err != nil && first == nil {
+					first = fmt.Errorf("publish ceiling: row %d on %s: %w", r.SequenceID, r.Channel, err)
+				}
+				done++
+				n, failed := done, first != nil
+				mu.Unlock()
+				if failed {
+					return
+				}
+				if n%1000 == 0 && p.progress != nil {
+					p.progress(n)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	if first != nil {
+		return res, first
+	}
+	res.Seconds = round(took.Seconds(), 3)
+	res.RowsPerSec = round(float64(p.rows)/took.Seconds(), 1)
+	res.PublisherCPUSeconds = round(cpuSeconds(os.Getpid())-cpu0, 2)
+	res.EndpointCPUSeconds = round(cpuSeconds(p.endpointPID)-ep0, 2)
+	return res, nil
+}
