@@ -99,6 +99,8 @@ type Connector struct {
 	// FenceAhead is how many rows behind the one awaiting its ACK have their
 	// lock check requested early.
 	FenceAhead int `yaml:"fenceAhead" min:"0" max:"16" doc:"Rows queued behind the one awaiting its ACK whose lock check is requested early (each attempt still waits for its own check; more keep a channel from waiting on the check after an ACK); 0 checks a row only as it is about to be sent (slower; notices a lock cleared by hand at once)."`
+	// SynchronousCommit makes the connector's own commits wait for the WAL flush.
+	SynchronousCommit bool `yaml:"synchronousCommit" doc:"Wait for the WAL flush on the connector's own commits (claims, lock checks, completions). false commits them asynchronously (synchronous_commit=off in its sessions only): a Postgres crash may forget the last ~0.6 s of them, which re-publishes those rows (Ably drops the repeats by message id within 2 minutes); your application's transactions keep their own setting."`
 	// BatchSize is the number of rows claimed per round.
 	BatchSize int `yaml:"batchSize" min:"1" max:"1000" doc:"Rows claimed per round."`
 	// Retry bounds the publish retry backoff.
@@ -230,6 +232,7 @@ func Default() Config {
 			HeartbeatTimeout:         15 * time.Second,
 			LockTTL:                  30 * time.Second,
 			FenceAhead:               4,
+			SynchronousCommit:        false,
 			BatchSize:                100,
 			Retry:                    Retry{Min: 100 * time.Millisecond, Max: 30 * time.Second},
 			CompletionFlush:          250 * time.Millisecond,

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // TestConnectorSessionTimeouts: every connector connection carries
@@ -25,6 +27,35 @@ func TestConnectorSessionTimeouts(t *testing.T) {
 		if got != want {
 			t.Errorf("%s = %s, want %s", name, got, want)
 		}
+	}
+}
+
+// TestConnectorSynchronousCommit: by default the connector's sessions
+// commit asynchronously; with SynchronousCommit they keep whatever the
+// database says (here 'local', set on the database so it differs from the
+// harness server's own setting).
+func TestConnectorSynchronousCommit(t *testing.T) {
+	e := newEnv(t)
+	e.exec(t, "ALTER DATABASE "+pgx.Identifier{e.db.Name}.Sanitize()+" SET synchronous_commit = 'local'")
+	for _, tc := range []struct {
+		sync bool
+		want string
+	}{{false, "off"}, {true, "local"}} {
+		opts := e.options()
+		opts.SynchronousCommit = tc.sync
+		n := startNode(t, opts)
+		var got string
+		if err := n.store.pool.QueryRow(context.Background(), "SELECT current_setting('synchronous_commit')").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("SynchronousCommit %v: the connector's sessions have synchronous_commit = %s, want %s", tc.sync, got, tc.want)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		if err := n.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
 	}
 }
 

@@ -159,6 +159,7 @@ func (s *Stack) ConnectorTuning() postgres.Options {
 		LockTTL:                  c.LockTTL,
 		LazyFence:                c.LazyFence,
 		FenceAhead:               fenceAhead(c.FenceAhead),
+		SynchronousCommit:        c.SynchronousCommit,
 		BatchSize:                c.BatchSize,
 		RetryMin:                 c.Retry.Min,
 		RetryMax:                 c.Retry.Max,

@@ -134,3 +134,29 @@ func TestLocalAblyConnectionStateTTL(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectorTuningCarriesTheFencingAndCommitKeys: the connector keys
+// that change its guarantees reach the node options as configured (a key
+// dropped on the way would silently run the default).
+func TestConnectorTuningCarriesTheFencingAndCommitKeys(t *testing.T) {
+	dir := t.TempDir()
+	writeSandbox(t, dir)
+	yaml := "connector:\n  synchronousCommit: true\n  lazyFence: true\n  fenceAhead: 7\n"
+	if err := os.WriteFile(filepath.Join(dir, "livesync.yaml"), []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := stack.Load(stack.Params{ConfigFile: filepath.Join(dir, "livesync.yaml"), Env: []string{}, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := s.ConnectorTuning(); !o.SynchronousCommit || !o.LazyFence || o.FenceAhead != 7 {
+		t.Errorf("tuning from %q: SynchronousCommit %v, LazyFence %v, FenceAhead %d", yaml, o.SynchronousCommit, o.LazyFence, o.FenceAhead)
+	}
+	s, err = stack.Load(stack.Params{Env: []string{}, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := s.ConnectorTuning(); o.SynchronousCommit {
+		t.Error("synchronousCommit defaults to true; the documented default is false")
+	}
+}
