@@ -235,7 +235,7 @@ func Default() Config {
 			SynchronousCommit:        false,
 			BatchSize:                100,
 			Retry:                    Retry{Min: 100 * time.Millisecond, Max: 30 * time.Second},
-			CompletionFlush:          250 * time.Millisecond,
+			CompletionFlush:          100 * time.Millisecond,
 			StatementTimeout:         30 * time.Second,
 			LockTimeout:              5 * time.Second,
 			IdleInTransactionTimeout: 10 * time.Second,
