@@ -24,13 +24,20 @@ func writeSandbox(t *testing.T, dir string) {
 	}
 }
 
-func TestLoadResolvesDatabaseNamesAndEndpoint(t *testing.T) {
+// sandboxWithConfig is a folder with a sandbox.json and a livesync.yaml
+// holding yaml.
+func sandboxWithConfig(t *testing.T, yaml string) string {
+	t.Helper()
 	dir := t.TempDir()
 	writeSandbox(t, dir)
-	yaml := "postgres:\n  outboxTableName: app_outbox\n  nodesTableName: app_nodes\n"
 	if err := os.WriteFile(filepath.Join(dir, "livesync.yaml"), []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+func TestLoadResolvesDatabaseNamesAndEndpoint(t *testing.T) {
+	dir := sandboxWithConfig(t, "postgres:\n  outboxTableName: app_outbox\n  nodesTableName: app_nodes\n")
 	sub := filepath.Join(dir, "sub")
 	if err := os.Mkdir(sub, 0o700); err != nil {
 		t.Fatal(err)
@@ -139,12 +146,8 @@ func TestLocalAblyConnectionStateTTL(t *testing.T) {
 // that change its guarantees reach the node options as configured (a key
 // dropped on the way would silently run the default).
 func TestConnectorTuningCarriesTheFencingAndCommitKeys(t *testing.T) {
-	dir := t.TempDir()
-	writeSandbox(t, dir)
-	yaml := "connector:\n  synchronousCommit: true\n  lazyFence: true\n  fenceAhead: 7\n"
-	if err := os.WriteFile(filepath.Join(dir, "livesync.yaml"), []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	const yaml = "connector:\n  synchronousCommit: true\n  lazyFence: true\n  fenceAhead: 7\n"
+	dir := sandboxWithConfig(t, yaml)
 	s, err := stack.Load(stack.Params{ConfigFile: filepath.Join(dir, "livesync.yaml"), Env: []string{}, Dir: dir})
 	if err != nil {
 		t.Fatal(err)
