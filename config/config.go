@@ -232,7 +232,6 @@ func Default() Config {
 			HeartbeatTimeout:         15 * time.Second,
 			LockTTL:                  30 * time.Second,
 			FenceAhead:               4,
-			SynchronousCommit:        false,
 			BatchSize:                100,
 			Retry:                    Retry{Min: 100 * time.Millisecond, Max: 30 * time.Second},
 			CompletionFlush:          100 * time.Millisecond,

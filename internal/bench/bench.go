@@ -175,7 +175,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	// 1b. The publish ceiling: the same rows through the connector's
 	// publisher alone, no database.
 	o.progress("publish", 0, int64(o.Rows))
-	res.Drain.PublishCeiling, err = publishCeiling(ctx, publishParams{ablyAddr: fmt.Sprintf("%s:%d", st.Ably.Host, st.Ably.Port),
+	res.Drain.PublishCeiling, err = publishCeiling(ctx, publishParams{pool: pool, ablyAddr: fmt.Sprintf("%s:%d", st.Ably.Host, st.Ably.Port),
 		ablyKey: st.Ably.Key, rows: o.Rows, channels: o.Channels, connections: max(o.Connections, 1), endpointPID: st.Ably.PID,
 		progress: func(done int64) { o.progress("publish", done, int64(o.Rows)) }})
 	if err != nil {

@@ -8,24 +8,48 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/schema"
 )
 
 // outbox is the default outbox table, which the throwaway sandbox uses.
 var outbox = schema.Names{}.Outbox()
 
-// insertBacklog inserts rows in one transaction (one statement, one
-// NOTIFY), row g on channel prefix+(g % channels), ~150 B of JSON each.
+// backlogRowsSQL selects the bench's rows ($1 prefix, $2 rows, $3
+// channels): row i on channel prefix+(i % channels), ~150 B of JSON each.
+// The drain inserts them and the publish ceiling publishes them, so both
+// halves carry the same rows.
+const backlogRowsSQL = `SELECT g AS i, $1 || g AS mutation_id, $1 || (g % $3) AS channel, 'bench.row' AS name,
+  jsonb_build_object('i', g, 'status', 'shipped', 'amount', 1234, 'note', 'lorem ipsum dolor sit amet consectetur') AS data,
+  '{"x-bench":"1"}'::jsonb AS headers
+FROM generate_series(1, $2) g`
+
+// insertBacklog inserts the backlog rows in one transaction (one
+// statement, one NOTIFY).
 func insertBacklog(ctx context.Context, pool *pgxpool.Pool, prefix string, rows, channels int) error {
 	_, err := pool.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (mutation_id, channel, name, data, headers)
-SELECT $1 || g, $1 || (g %% $3), 'bench.row',
-  jsonb_build_object('i', g, 'status', 'shipped', 'amount', 1234, 'note', 'lorem ipsum dolor sit amet consectetur'),
-  '{"x-bench":"1"}'::jsonb
-FROM generate_series(1, $2) g`, outbox), prefix, rows, channels)
+SELECT mutation_id, channel, name, data, headers FROM (%s) b`, outbox, backlogRowsSQL), prefix, rows, channels)
 	if err != nil {
 		return fmt.Errorf("inserting the backlog: %w", err)
 	}
 	return nil
+}
+
+// backlogRows are the backlog rows as the connector reads them from the
+// outbox (data and headers as jsonb's text), without inserting them.
+func backlogRows(ctx context.Context, pool *pgxpool.Pool, prefix string, rows, channels int) ([]connector.Row, error) {
+	q, err := pool.Query(ctx, `SELECT i, mutation_id, channel, name, data::text, headers::text FROM (`+backlogRowsSQL+`) b ORDER BY i`,
+		prefix, rows, channels)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(q, func(r pgx.CollectableRow) (connector.Row, error) {
+		var row connector.Row
+		var data, headers string
+		err := r.Scan(&row.SequenceID, &row.MutationID, &row.Channel, &row.Name, &data, &headers)
+		row.Data, row.Headers = []byte(data), []byte(headers)
+		return row, err
+	})
 }
 
 // vacuum runs VACUUM ANALYZE on the outbox as the sandbox's superuser.

@@ -7,12 +7,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/livesync-dev/livesync-dev/ablylocal"
 	"github.com/livesync-dev/livesync-dev/connector"
 )
 
 // publishParams say what the publish ceiling sends.
 type publishParams struct {
+	pool              *pgxpool.Pool // only to read the backlog rows' shape
 	ablyAddr, ablyKey string
 	rows, channels    int
 	connections       int
@@ -20,12 +23,12 @@ type publishParams struct {
 	progress          func(done int64)
 }
 
-// publishCeiling sends rows messages shaped like the backlog's rows over
-// channels channels through the connector's own Publisher (its connection
-// spread, one unacknowledged publish per channel, as the connector keeps
-// a channel in order) from this process to the sandbox's endpoint: the
-// publishing half of the drain with no database. Next to the raw database
-// ceiling it shows which half a drain is closer to.
+// publishCeiling sends the backlog's rows (backlogRowsSQL as Postgres
+// returns them, not inserted) through the connector's own Publisher (its
+// connection spread, one unacknowledged publish per channel, as the
+// connector keeps a channel in order) from this process to the sandbox's
+// endpoint: the publishing half of the drain, no database while it runs.
+// Next to the raw database ceiling it shows which half a drain is closer to.
 func publishCeiling(ctx context.Context, p publishParams) (PublishCeiling, error) {
 	res := PublishCeiling{Rows: p.rows, Connections: p.connections}
 	pub, err := connector.NewPublisher(connector.PublisherOptions{
@@ -45,13 +48,13 @@ func publishCeiling(ctx context.Context, p publishParams) (PublishCeiling, error
 	}
 	// Each channel gets its share of the rows in order, as a channel's
 	// worker publishes its queue: the next only after the ACK.
-	queues := make([][]connector.Row, p.channels)
-	for i := 1; i <= p.rows; i++ {
-		c := i % p.channels
-		queues[c] = append(queues[c], connector.Row{SequenceID: int64(i), MutationID: fmt.Sprintf("pub-%d", i),
-			Channel: fmt.Sprintf("bench-pub-%d", c), Name: "bench.row",
-			Data:    []byte(fmt.Sprintf(`{"i": %d, "note": "lorem ipsum dolor sit amet consectetur", "amount": 1234, "status": "shipped"}`, i)),
-			Headers: []byte(`{"x-bench": "1"}`)})
+	rows, err := backlogRows(ctx, p.pool, "pub-", p.rows, p.channels)
+	if err != nil {
+		return res, fmt.Errorf("publish ceiling: %w", err)
+	}
+	byChannel := map[string][]connector.Row{}
+	for _, r := range rows {
+		byChannel[r.Channel] = append(byChannel[r.Channel], r)
 	}
 	var (
 		mu    sync.Mutex
@@ -61,7 +64,7 @@ func publishCeiling(ctx context.Context, p publishParams) (PublishCeiling, error
 	)
 	cpu0, ep0 := cpuSeconds(os.Getpid()), cpuSeconds(p.endpointPID)
 	start := time.Now()
-	for _, q := range queues {
+	for _, q := range byChannel {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
