@@ -56,6 +56,7 @@ func newAblyServeCommand() *cobra.Command {
 			changed(cmd, overrides, "addr", "ably.local.addr")
 			changed(cmd, overrides, "limits", "ably.local.limits")
 			changed(cmd, overrides, "max-idle-interval", "ably.local.maxIdleInterval")
+			endpointGC.apply()
 			st, err := loadStack(cmd, overrides)
 			if err != nil {
 				return err

@@ -94,6 +94,7 @@ func runConnector(cmd *cobra.Command, f connectorRunFlags) error {
 	changed(cmd, overrides, "health-addr", "connector.healthAddr")
 	changed(cmd, overrides, "poll-fixed-rate", "connector.pollFixedRate")
 	changed(cmd, overrides, "pg-url", "postgres.url")
+	connectorGC.apply()
 	st, err := loadStack(cmd, overrides)
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 	"github.com/ably/ably-go/ably"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	connectorpkg "github.com/livesync-dev/livesync-dev/connector"
 	"github.com/livesync-dev/livesync-dev/internal/ablylog"
 	"github.com/livesync-dev/livesync-dev/internal/stack"
 	"github.com/livesync-dev/livesync-dev/internal/testbin"
@@ -128,14 +129,15 @@ func newEnv(t *testing.T, extra string) *env {
 
 // connector is one `connector run` process.
 type connector struct {
-	cmd  *exec.Cmd
-	node string
-	log  string
-	done chan struct{}
+	cmd    *exec.Cmd
+	node   string
+	health string // host:port of its /health and /metrics
+	log    string
+	done   chan struct{}
 }
 
 // startConnector starts `connector run` and waits for its node to register.
-func (e *env) startConnector() *connector {
+func (e *env) startConnector(env ...string) *connector {
 	e.t.Helper()
 	logPath := filepath.Join(e.dir, ".livesync", fmt.Sprintf("connector-%d.log", time.Now().UnixNano()))
 	logf, err := os.Create(logPath)
@@ -143,7 +145,7 @@ func (e *env) startConnector() *connector {
 		e.t.Fatal(err)
 	}
 	cmd := exec.Command(binary(e.t), "connector", "run", "--health-addr", "127.0.0.1:0")
-	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = e.dir, childEnv(), logf, logf
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = e.dir, append(childEnv(), env...), logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
@@ -153,14 +155,10 @@ func (e *env) startConnector() *connector {
 	e.t.Cleanup(func() { c.stop(e.t) })
 	deadline := time.Now().Add(30 * time.Second)
 	for c.node == "" {
-		files, _ := filepath.Glob(filepath.Join(e.dir, ".livesync", "nodes", "*.json"))
-		for _, f := range files {
-			var reg struct {
-				ID  string
-				PID int
-			}
-			if b, err := os.ReadFile(f); err == nil && json.Unmarshal(b, &reg) == nil && reg.PID == cmd.Process.Pid {
-				c.node = reg.ID
+		regs, _ := connectorpkg.ReadRegistrations(filepath.Join(e.dir, ".livesync"))
+		for _, reg := range regs {
+			if reg.PID == cmd.Process.Pid {
+				c.node, c.health = reg.ID, reg.HealthAddr
 			}
 		}
 		if time.Now().After(deadline) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/livesync-dev/livesync-dev/connector"
@@ -38,6 +39,7 @@ func newMetrics(n *Node) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
 	}
 	m.reg.MustRegister(m.pendingAcks, m.nodesEntries, m.outboxItems, m.nodesErrors, m.outboxErrors, m.notifications, m.latency,
+		collectors.NewGoCollector(), // go_* runtime metrics, e.g. the collector's settings (go_gc_gogc_percent)
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "livesync_events_dropped_total", Help: "Events slow subscribers missed."},
 			func() float64 { return float64(n.bus.Dropped()) }))
 	return m
