@@ -13,13 +13,14 @@ import (
 
 // TestConnectorSessionTimeouts: every connector connection carries
 // statement_timeout, lock_timeout and idle_in_transaction_session_timeout,
-// jit off (the server default is on) and random_page_cost 1.1 (default 4).
+// jit off (the server default is on), random_page_cost 1.1 (default 4)
+// and plan_cache_mode force_generic_plan (default auto).
 func TestConnectorSessionTimeouts(t *testing.T) {
 	e := newEnv(t)
 	opts := e.options()
 	opts.StatementTimeout, opts.LockTimeout, opts.IdleInTransactionTimeout = 7*time.Second, 3*time.Second, 4*time.Second
 	n := startNode(t, opts)
-	for name, want := range map[string]string{"statement_timeout": "7s", "lock_timeout": "3s", "idle_in_transaction_session_timeout": "4s", "jit": "off", "random_page_cost": "1.1"} {
+	for name, want := range map[string]string{"statement_timeout": "7s", "lock_timeout": "3s", "idle_in_transaction_session_timeout": "4s", "jit": "off", "random_page_cost": "1.1", "plan_cache_mode": "force_generic_plan"} {
 		var got string
 		if err := n.store.pool.QueryRow(context.Background(), "SELECT current_setting($1)", name).Scan(&got); err != nil {
 			t.Fatal(err)
