@@ -324,6 +324,9 @@ func messageSize(m *message) int {
 // encodeFrame encodes an outbound frame in format f, rendering its stored
 // messages for that format.
 func encodeFrame(f format, fr *outFrame) ([]byte, error) {
+	if ackShape(fr) {
+		return appendAck(f, fr)
+	}
 	if fr.msgs != nil || fr.pres != nil {
 		cp := *fr
 		cp.Messages = make([]outMessage, len(fr.msgs))
