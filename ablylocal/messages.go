@@ -66,9 +66,14 @@ func (s *Server) prepareMessages(in []inMessage, clientID string, isToken bool, 
 			id = idBase + ":" + strconv.Itoa(i)
 		}
 		msg := &message{ID: id, Name: m.Name, ClientID: cid, ConnectionID: connID, Data: data, Encoding: enc, Extras: extras, idGiven: m.ID != ""}
-		msg.size = messageSize(msg)
-		total += msg.size
+		total = addBound(total, messageSizeBound(msg))
 		out[i] = msg
+	}
+	if total > maxMessageSize { // the bound may overcount: the exact size decides
+		total = 0
+		for _, msg := range out {
+			total += messageSize(msg)
+		}
 	}
 	if total > maxMessageSize {
 		return nil, newErr(40009, 400, "message size "+strconv.Itoa(total)+" bytes exceeds the maximum message size of "+strconv.Itoa(maxMessageSize)+" bytes (name + clientId + extras + data, summed over the publish)")

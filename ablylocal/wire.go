@@ -133,7 +133,6 @@ type message struct {
 	Action       int  // presence action (PresenceMessage only)
 	idGiven      bool // the client chose the id: remember it for dedupe
 	seq          uint64
-	size         int
 }
 
 // outMessage is the wire view of a message for one format.
