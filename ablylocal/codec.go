@@ -306,13 +306,7 @@ func wireMessage(m *message, f format) outMessage {
 
 // messageSize is the size Ably counts against maxMessageSize (TM6).
 func messageSize(m *message) int {
-	n := len(m.Name) + len(m.ClientID)
-	switch d := m.Data.(type) {
-	case string:
-		n += len(d)
-	case []byte:
-		n += len(d)
-	}
+	n := sizeWithoutExtras(m)
 	if m.Extras != nil {
 		if b, err := json.Marshal(m.Extras); err == nil {
 			n += len(b)

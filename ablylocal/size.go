@@ -13,15 +13,21 @@ import "math"
 // messageSizeBound is at least messageSize(m), computed without
 // allocating.
 func messageSizeBound(m *message) int {
+	n := sizeWithoutExtras(m)
+	if m.Extras != nil {
+		n += jsonLenBound(m.Extras)
+	}
+	return n
+}
+
+// sizeWithoutExtras is name + clientId + data, as Ably counts them.
+func sizeWithoutExtras(m *message) int {
 	n := len(m.Name) + len(m.ClientID)
 	switch d := m.Data.(type) {
 	case string:
 		n += len(d)
 	case []byte:
 		n += len(d)
-	}
-	if m.Extras != nil {
-		n += jsonLenBound(m.Extras)
 	}
 	return n
 }
