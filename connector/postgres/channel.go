@@ -313,11 +313,32 @@ func (n *Node) failed(cs *chanState, h *heldRow, attempt int, err error) {
 	n.emit(connector.Event{Kind: connector.EventBlocked, Channel: cs.name, SequenceID: id, Code: code, Message: err.Error()})
 	ctx, cancel := context.WithTimeout(n.killCtx, 10*time.Second)
 	defer cancel()
-	if err := n.store.OutboxRelease(ctx, OutboxReleaseParams{Node: n.id, IDs: ids}); err != nil {
-		n.dbError("release blocked rows", err) // their locks lapse at lock_expiry instead
+	released, relErr := n.store.OutboxRelease(ctx, OutboxReleaseParams{Node: n.id, IDs: ids})
+	if relErr != nil {
+		n.dbError("release blocked rows", relErr) // their locks lapse at lock_expiry instead
 	}
-	n.checkBlocked(ctx) // note the released row's version: a later change of it unblocks
+	// The released row's version is the baseline: a later write of it
+	// (`outbox retry`) unblocks. Taken from the release itself, so a retry
+	// landing right after the release is not mistaken for the baseline;
+	// a row the release did not find locked by this node was written by
+	// someone else meanwhile (a retry that came first): that counts too.
+	n.mu.Lock()
+	if relErr == nil && cs.blocked && cs.blockRow == id && cs.blockXmin == 0 {
+		if x, ok := released[id]; ok {
+			cs.blockXmin = x
+		} else {
+			cs.blockXmin = writtenByOthers
+		}
+	}
+	n.mu.Unlock()
+	n.checkBlocked(ctx) // without a release (it failed), this first look is the baseline
 }
+
+// writtenByOthers as chanState.blockXmin: the blocking row was written by
+// someone else after the node locked it, so whatever version it has now is
+// a change. (1 is Postgres' bootstrap transaction id, never a user row's
+// xmin.)
+const writtenByOthers uint32 = 1
 
 func queueIDs(cs *chanState) []int64 {
 	ids := make([]int64, len(cs.queue))

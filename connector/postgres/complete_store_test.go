@@ -112,3 +112,47 @@ func TestOutboxCompleteTombstones(t *testing.T) {
 		t.Fatalf("processed rows after a retaining completion: %v, want [8 9]", got)
 	}
 }
+
+// TestOutboxReleaseVersions: a release returns each released row's new
+// version, the one OutboxRowVersions reads until the row is written again
+// (as `outbox retry` does); rows another node holds are not released.
+func TestOutboxReleaseVersions(t *testing.T) {
+	e := newEnv(t)
+	const me, other = "release-me", "release-other"
+	e.insertSpread(t, "r", 3, 1)
+	e.exec(t, `UPDATE outbox SET locked_by = $1, lock_expiry = (now() AT TIME ZONE 'utc') + interval '30 seconds' WHERE sequence_id IN (1, 2)`, me)
+	e.exec(t, `UPDATE outbox SET locked_by = $1, lock_expiry = (now() AT TIME ZONE 'utc') + interval '30 seconds' WHERE sequence_id = 3`, other)
+	ctx := context.Background()
+	pool, err := dbconn.Pool(ctx, e.db.URL, "release test", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s := NewStore(pool, schema.Names{})
+	got, err := s.OutboxRelease(ctx, OutboxReleaseParams{Node: me, IDs: []int64{1, 2, 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[1] == 0 || got[2] == 0 {
+		t.Fatalf("release returned %v, want versions of rows 1 and 2", got)
+	}
+	now, err := s.OutboxRowVersions(ctx, []int64{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{1, 2} {
+		if now[id].Xmin != got[id] {
+			t.Errorf("row %d: version %d after the release, release returned %d", id, now[id].Xmin, got[id])
+		}
+	}
+	retry(t, e, 1)
+	if now, err = s.OutboxRowVersions(ctx, []int64{1}); err != nil {
+		t.Fatal(err)
+	}
+	if now[1].Xmin == got[1] {
+		t.Error("outbox retry left row 1's version as the release wrote it: a retry could not be told from the release")
+	}
+	if n := e.count(t, `SELECT count(*) FROM outbox WHERE sequence_id = 3 AND locked_by = $1`, other); n != 1 {
+		t.Error("row 3, another node's, was released")
+	}
+}

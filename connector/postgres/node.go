@@ -175,7 +175,7 @@ func (n *Node) Stop(ctx context.Context) error {
 		n.finalFlush(cctx)
 		if rel := n.unsentIDs(); len(rel) > 0 {
 			n.jr.many(rel, kReleased)
-			if e := n.store.OutboxRelease(cctx, OutboxReleaseParams{Node: n.id, IDs: rel}); e != nil {
+			if _, e := n.store.OutboxRelease(cctx, OutboxReleaseParams{Node: n.id, IDs: rel}); e != nil {
 				err = fmt.Errorf("release locks: %w", e)
 			}
 		}
@@ -338,7 +338,7 @@ func (n *Node) claimRound(params OutboxClaimParams, dropSeq uint64) (more bool, 
 			if rel := n.dispatch(res, dropSeq); len(rel) > 0 {
 				n.jr.many(rel, kReleased)
 				n.log.Info("releasing rows claimed across a lock loss; they are claimed again in order", "rows", len(rel))
-				if err := n.store.OutboxRelease(n.runCtx, OutboxReleaseParams{Node: n.id, IDs: rel}); err != nil {
+				if _, err := n.store.OutboxRelease(n.runCtx, OutboxReleaseParams{Node: n.id, IDs: rel}); err != nil {
 					n.dbError("release", err) // their locks lapse instead
 				}
 			}

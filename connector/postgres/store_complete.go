@@ -89,11 +89,27 @@ type OutboxReleaseParams struct {
 	IDs []int64
 }
 
-// OutboxRelease clears the node's locks on rows it will not publish now.
-func (s *Store) OutboxRelease(ctx context.Context, p OutboxReleaseParams) error {
-	_, err := s.pool.Exec(ctx, fmt.Sprintf(`UPDATE %s SET locked_by = NULL, lock_expiry = NULL
-WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2 AND NOT processed`, s.outbox), p.IDs, p.Node)
-	return err
+// OutboxRelease clears the node's locks on rows it will not publish now
+// and returns the version (xmin) each released row has after it, so a
+// later write of the row (`outbox retry`) can be told apart from the
+// release itself (OutboxRowVersion.Xmin).
+func (s *Store) OutboxRelease(ctx context.Context, p OutboxReleaseParams) (map[int64]uint32, error) {
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`UPDATE %s SET locked_by = NULL, lock_expiry = NULL
+WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2 AND NOT processed
+RETURNING sequence_id, xmin::text::bigint`, s.outbox), p.IDs, p.Node)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[int64]uint32, len(p.IDs))
+	for rows.Next() {
+		var id, xmin int64
+		if err := rows.Scan(&id, &xmin); err != nil {
+			return nil, err
+		}
+		out[id] = uint32(xmin)
+	}
+	return out, rows.Err()
 }
 
 // OutboxCompleteParams say which published rows to complete.
