@@ -6,7 +6,7 @@ import "math"
 // against maxMessageSize; rendering extras as JSON for every message took
 // 5% of the endpoint's CPU in a drain, while nearly every publish is far
 // below the limit. So prepareMessages first adds up messageSizeBound, which
-// never undercounts (sizeBoundNeverUndercounts), and renders extras only
+// never undercounts (TestSizeBoundNeverUndercounts), and renders extras only
 // when that bound reaches the limit; the exact size decides then, and is
 // the one an error reports.
 

@@ -6,9 +6,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/livesync-dev/livesync-dev/dbconn"
-	"github.com/livesync-dev/livesync-dev/schema"
 )
 
 // claimRow is one outbox row of TestOutboxClaimPrefixRules: its channel
@@ -78,12 +75,7 @@ func TestOutboxClaimPrefixRules(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pool, err := dbconn.Pool(ctx, e.db.URL, "claim test", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	s := NewStore(pool, schema.Names{})
+	s := e.store(t, "claim test")
 	if err := s.NodeRegister(ctx, NodeRegisterParams{ID: me, Timeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}

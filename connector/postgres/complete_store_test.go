@@ -5,9 +5,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/livesync-dev/livesync-dev/dbconn"
-	"github.com/livesync-dev/livesync-dev/schema"
 )
 
 // TestOutboxCompleteTombstones drives OutboxComplete directly: acked rows
@@ -24,12 +21,7 @@ func TestOutboxCompleteTombstones(t *testing.T) {
 	e.exec(t, `UPDATE outbox SET locked_by = $1, lock_expiry = (now() AT TIME ZONE 'utc') + interval '30 seconds' WHERE sequence_id <> 3`, me)
 	e.exec(t, `UPDATE outbox SET locked_by = $1, lock_expiry = (now() AT TIME ZONE 'utc') + interval '30 seconds' WHERE sequence_id = 3`, other)
 	ctx := context.Background()
-	pool, err := dbconn.Pool(ctx, e.db.URL, "complete test", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	s := NewStore(pool, schema.Names{})
+	s := e.store(t, "complete test")
 	ids := func(sql string) []int64 {
 		t.Helper()
 		rows, err := e.admin.Query(ctx, sql)
@@ -123,12 +115,7 @@ func TestOutboxReleaseVersions(t *testing.T) {
 	e.exec(t, `UPDATE outbox SET locked_by = $1, lock_expiry = (now() AT TIME ZONE 'utc') + interval '30 seconds' WHERE sequence_id IN (1, 2)`, me)
 	e.exec(t, `UPDATE outbox SET locked_by = $1, lock_expiry = (now() AT TIME ZONE 'utc') + interval '30 seconds' WHERE sequence_id = 3`, other)
 	ctx := context.Background()
-	pool, err := dbconn.Pool(ctx, e.db.URL, "release test", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	s := NewStore(pool, schema.Names{})
+	s := e.store(t, "release test")
 	got, err := s.OutboxRelease(ctx, OutboxReleaseParams{Node: me, IDs: []int64{1, 2, 3}})
 	if err != nil {
 		t.Fatal(err)

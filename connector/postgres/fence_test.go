@@ -4,9 +4,6 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"github.com/livesync-dev/livesync-dev/dbconn"
-	"github.com/livesync-dev/livesync-dev/schema"
 )
 
 // TestOutboxFence: a lock with plenty of time left is confirmed without a
@@ -25,12 +22,7 @@ func TestOutboxFence(t *testing.T) {
 	}
 	before1, before2 := xmin(1), xmin(2)
 
-	pool, err := dbconn.Pool(context.Background(), e.db.URL, "fence test", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	s := NewStore(pool, schema.Names{})
+	s := e.store(t, "fence test")
 	got, err := s.OutboxFence(context.Background(), OutboxFenceParams{Node: me, IDs: []int64{1, 2, 3, 4, 5}, LockTTL: 30 * time.Second, ExtendBelow: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)

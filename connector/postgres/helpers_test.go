@@ -16,8 +16,10 @@ import (
 
 	"github.com/livesync-dev/livesync-dev/ablylocal"
 	"github.com/livesync-dev/livesync-dev/connector"
+	"github.com/livesync-dev/livesync-dev/dbconn"
 	"github.com/livesync-dev/livesync-dev/internal/ablylog"
 	"github.com/livesync-dev/livesync-dev/internal/pgtest"
+	"github.com/livesync-dev/livesync-dev/schema"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -114,6 +116,18 @@ func (e *env) count(t testing.TB, sql string, args ...any) int64 {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n
+}
+
+// store is a Store on its own one-connection pool, for tests that drive
+// the database seam directly; the pool closes when the test ends.
+func (e *env) store(t testing.TB, name string) *Store {
+	t.Helper()
+	pool, err := dbconn.Pool(context.Background(), e.db.URL, name, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return NewStore(pool, schema.Names{})
 }
 
 // insertSpread inserts rows in one statement, row g on channel prefix+(g % channels).
