@@ -398,6 +398,28 @@ func (p *Publisher) Publish(ctx context.Context, channel string, msg *ably.Messa
 	}
 }
 
+// ChannelSendable reports whether ably-go would send a publish on channel
+// now rather than refuse it locally with 90001 (RTL6c1): the connection the
+// channel is hashed to is CONNECTED and the channel is neither SUSPENDED
+// nor FAILED. In REST batch mode: whether the last request got through.
+func (p *Publisher) ChannelSendable(channel string) bool {
+	if p.batch != nil {
+		return p.batch.up.Load()
+	}
+	i := p.connIndex(channel)
+	p.mu.Lock()
+	rt := p.conns[i].rt
+	p.mu.Unlock()
+	if rt.Connection.State() != ably.ConnectionStateConnected {
+		return false
+	}
+	switch rt.Channels.Get(channel).State() {
+	case ably.ChannelStateSuspended, ably.ChannelStateFailed:
+		return false
+	}
+	return true
+}
+
 // Close closes the realtime connections (waiting at most a few seconds).
 func (p *Publisher) Close() {
 	if p.batch != nil {

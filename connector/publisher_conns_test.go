@@ -321,3 +321,36 @@ func TestPacedConnectionsStayWithinAblyLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestPublisherChannelSendable: a channel can send while the connection
+// it is hashed to is up, and not once that connection is closed, whatever
+// the other connections' state.
+func TestPublisherChannelSendable(t *testing.T) {
+	s, k := startEndpoint(t, "", ablylocal.Options{})
+	p := startPublisher(t, s, k.String(), 2)
+	a, b := "send:a", ""
+	for i := 0; b == ""; i++ {
+		if c := fmt.Sprint("send:", i); p.connIndex(c) != p.connIndex(a) {
+			b = c
+		}
+	}
+	if !p.ChannelSendable(a) || !p.ChannelSendable(b) {
+		t.Fatal("channels on connected connections are not sendable")
+	}
+	rt := p.clients()[p.connIndex(a)]
+	closed := make(chan struct{})
+	off := rt.Connection.Once(ably.ConnectionEventClosed, func(ably.ConnectionStateChange) { close(closed) })
+	defer off()
+	rt.Close()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection did not close")
+	}
+	if p.ChannelSendable(a) {
+		t.Error("a channel whose connection is closed reads as sendable")
+	}
+	if !p.ChannelSendable(b) {
+		t.Error("a channel on the other, connected connection reads as not sendable")
+	}
+}

@@ -290,7 +290,7 @@ func (n *Node) failed(cs *chanState, h *heldRow, attempt int, err error) {
 	n.emit(connector.Event{Kind: connector.EventFailed, Channel: cs.name, SequenceID: id, Attempt: attempt, Code: code, Message: err.Error()})
 	if retryable {
 		n.log.Warn("publish failed; will retry", "channel", cs.name, "row", id, "attempt", attempt, "code", code, "err", err)
-		n.retryWait(wait)
+		n.retryWait(wait, cs.name, code)
 		n.mu.Lock()
 		cs.nextRetry = time.Time{}
 		n.mu.Unlock()
@@ -423,20 +423,38 @@ func (n *Node) topUpPrefetch(cs *chanState) {
 	}
 }
 
-// retryWait sleeps a retry backoff; while the Ably connection is down it
-// ends as soon as the connection is back, so rows flow again at once after
-// an endpoint outage instead of after a backoff that grew during it.
-func (n *Node) retryWait(wait time.Duration) {
-	up := n.pub.Reconnected()
-	if n.pub.Connected() {
-		connector.Sleep(n.runCtx, wait)
+// retryWait sleeps a retry backoff; while the connection the channel
+// publishes on is down it ends as soon as that connection is back, so rows
+// flow again at once after an endpoint outage instead of after a backoff
+// that grew during it. A publish ably-go refused locally (90001: the
+// channel's connection was not up yet, as when another connection's return
+// woke the row) is retried at once if the channel can send by now.
+func (n *Node) retryWait(wait time.Duration, channel string, code int) {
+	sendable := n.pub.ChannelSendable(channel)
+	if sendable && code == codeChannelState {
 		return
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
+	for !sendable {
+		up := n.pub.Reconnected() // taken before the check: a return after it still wakes us
+		if n.pub.ChannelSendable(channel) {
+			return
+		}
+		select {
+		case <-t.C:
+			return
+		case <-up:
+		case <-n.runCtx.Done():
+			return
+		}
+	}
 	select {
 	case <-t.C:
-	case <-up:
 	case <-n.runCtx.Done():
 	}
 }
+
+// codeChannelState is ably-go's "channel operation failed (invalid channel
+// state)": a publish refused locally, never sent.
+const codeChannelState = 90001
