@@ -203,6 +203,9 @@ func decodeFrame(f format, b []byte) (*inFrame, error) {
 	if err := checkMsgpack(b); err != nil {
 		return nil, err
 	}
+	if fast, ok := fastDecodeFrame(b); ok {
+		return fast, nil
+	}
 	if err := msgpack.Unmarshal(b, &fr); err != nil {
 		return nil, err
 	}

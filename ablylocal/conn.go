@@ -466,6 +466,9 @@ func (c *conn) readLoop() {
 			return
 		}
 		_ = typ // both frame types are decoded with the negotiated format
+		if h := c.s.onInbound; h != nil {
+			h(b)
+		}
 		if c.closing() {
 			continue // read only so the transport ends cleanly (disconnectGrace)
 		}

@@ -137,6 +137,7 @@ type Server struct {
 	onConnClosed func(c *conn, reason *errorInfo) // test hook, guarded by mu
 	onHeartbeat  func(c *conn)                    // test hook, set before connections
 	onRetained   func(c *conn)                    // test hook, guarded by mu
+	onInbound    func(raw []byte)                 // test hook, set before connections: every frame read
 }
 
 // Start listens on opts.Addr and serves until Close is called or ctx ends.
