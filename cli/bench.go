@@ -254,6 +254,9 @@ func printBench(w io.Writer, r *bench.Result) {
 	pc := d.PublishCeiling
 	fmt.Fprintf(w, "publish    same rows, no database   %8.0f rows/s  (%.2fs over %d connection(s); cpu publisher %.2fs, endpoint %.2fs)\n",
 		pc.RowsPerSec, pc.Seconds, pc.Connections, pc.PublisherCPUSeconds, pc.EndpointCPUSeconds)
+	if d.CPUBoundRowsPerSec > 0 {
+		fmt.Fprintf(w, "cpu bound  ceilings' CPU, %d cores    %8.0f rows/s  (drain at %.3f of it)\n", r.Machine.CPUs, d.CPUBoundRowsPerSec, d.CPUBoundRatio)
+	}
 	l := r.Latency
 	fmt.Fprintf(w, "latency    %g rows/s asked, %.0f achieved, %d/%d delivered, %d channels\n", l.Rate, l.AchievedRate, l.Received, l.Sent, l.Channels)
 	fmt.Fprintf(w, "           p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms\n", l.P50Ms, l.P90Ms, l.P99Ms, l.MaxMs)

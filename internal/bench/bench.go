@@ -229,6 +229,10 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	rate := float64(o.Rows) / wall.Seconds()
 	res.Drain.RowsPerSec = round(rate, 1)
 	res.Drain.Ratio = round(rate/ceilingRate, 3)
+	if bound := cpuBound(o.Rows, res.Machine.CPUs, res.Drain); bound > 0 {
+		res.Drain.CPUBoundRowsPerSec = round(bound, 1)
+		res.Drain.CPUBoundRatio = round(rate/bound, 3)
+	}
 	res.Memory.ConnectorDrainPeakRSSMB, _ = peakRSSMB(conn.pid())
 	res.Memory.ConnectorDrainPeakRSSMB = round(res.Memory.ConnectorDrainPeakRSSMB, 1)
 	afterDrain, err := scrapeHistograms(ctx, addrs)

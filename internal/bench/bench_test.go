@@ -102,6 +102,11 @@ func TestBenchCommand(t *testing.T) {
 	if d.CeilingPostgresCPUSeconds <= 0 {
 		t.Errorf("the ceiling's Postgres CPU was not measured: %+v", d)
 	}
+	pcpu := d.PublishCeiling.PublisherCPUSeconds + d.PublishCeiling.EndpointCPUSeconds + d.CeilingPostgresCPUSeconds
+	if want := float64(r.Machine.CPUs*rows) / pcpu; d.PublishCeiling.PublisherCPUSeconds > 0 && (math.Abs(d.CPUBoundRowsPerSec-want) > 0.1 ||
+		math.Abs(d.CPUBoundRatio-d.RowsPerSec/want) > 0.002) {
+		t.Errorf("cpu bound %v (ratio %v), want %v (ratio %v)", d.CPUBoundRowsPerSec, d.CPUBoundRatio, want, d.RowsPerSec/want)
+	}
 	l := r.Latency
 	if l.Sent != rate*seconds || l.Received != l.Sent {
 		t.Errorf("latency rows: sent %d (want %d), received %d: every row must be delivered", l.Sent, rate*seconds, l.Received)

@@ -72,6 +72,25 @@ type Drain struct {
 	// PublishCeiling is the other half without the database: the same
 	// number of rows published through the connector's publisher alone.
 	PublishCeiling PublishCeiling `json:"publishCeiling"`
+	// CPUBoundRowsPerSec is the most the machine could drain if the drain
+	// cost no CPU beyond the two ceilings' own work: Machine.CPUs × Rows /
+	// (the publish ceiling's publisher and endpoint CPU + the database
+	// ceiling's Postgres CPU), every core busy. The ceilings' database
+	// client is left out, so it is an upper bound; 0 when a CPU figure was 0.
+	CPUBoundRowsPerSec float64 `json:"cpuBoundRowsPerSec"`
+	// CPUBoundRatio is RowsPerSec / CPUBoundRowsPerSec: below 1 by the CPU
+	// the drain spends beyond the ceilings' work (locks, order, fencing,
+	// completion, scheduling) and by the time its cores stand idle.
+	CPUBoundRatio float64 `json:"cpuBoundRatio"`
+}
+
+// cpuBound is Drain.CPUBoundRowsPerSec for rows on cpus cores.
+func cpuBound(rows, cpus int, d Drain) float64 {
+	cpu := d.PublishCeiling.PublisherCPUSeconds + d.PublishCeiling.EndpointCPUSeconds + d.CeilingPostgresCPUSeconds
+	if d.PublishCeiling.PublisherCPUSeconds <= 0 || d.PublishCeiling.EndpointCPUSeconds <= 0 || d.CeilingPostgresCPUSeconds <= 0 {
+		return 0
+	}
+	return float64(cpus) * float64(rows) / cpu
 }
 
 // PublishCeiling is the backlog's rows published from the bench process
