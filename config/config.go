@@ -13,9 +13,10 @@
 // flag names its key path. Watch reloads the file when it changes.
 //
 // Struct tags drive the key table: yaml is the key name, doc its one-line
-// description, enum the allowed values, min/max the range of an integer, and
-// secret keeps a value out of messages and out of the file init writes.
-// Every duration must be at least MinDuration (100ms).
+// description, enum the allowed values, min/max the range of an integer
+// (min also the shortest duration a key accepts, MinDuration (100ms) when
+// absent), and secret keeps a value out of messages and out of the file
+// init writes.
 package config
 
 import (
@@ -106,7 +107,7 @@ type Connector struct {
 	// Retry bounds the publish retry backoff.
 	Retry Retry `yaml:"retry" doc:"Backoff between publish retries."`
 	// CompletionFlush bounds the delay between an ACK and the row's completion.
-	CompletionFlush time.Duration `yaml:"completionFlush" doc:"Longest wait between an ACK and completing its rows."`
+	CompletionFlush time.Duration `yaml:"completionFlush" min:"10ms" doc:"Longest wait between an ACK and completing its rows (deleting them, keeping the tombstone)."`
 	// StatementTimeout is the connector connections' statement_timeout.
 	StatementTimeout time.Duration `yaml:"statementTimeout" doc:"statement_timeout of the connector's Postgres connections: no query runs longer."`
 	// LockTimeout is the connector connections' lock_timeout.
@@ -234,7 +235,7 @@ func Default() Config {
 			FenceAhead:               4,
 			BatchSize:                100,
 			Retry:                    Retry{Min: 100 * time.Millisecond, Max: 30 * time.Second},
-			CompletionFlush:          100 * time.Millisecond,
+			CompletionFlush:          50 * time.Millisecond,
 			StatementTimeout:         30 * time.Second,
 			LockTimeout:              5 * time.Second,
 			IdleInTransactionTimeout: 10 * time.Second,

@@ -125,7 +125,7 @@ func (n *node) describe() string {
 		}
 		d += " One of " + strings.Join(vals, ", ") + "."
 	case n.typ == durationType:
-		d += " Duration, at least 100ms."
+		d += " Duration, at least " + formatDuration(n.minDuration()) + "."
 	case n.min != "" && n.max != "":
 		d += fmt.Sprintf(" Range %s..%s.", n.min, n.max)
 	}
@@ -300,6 +300,15 @@ func (n *node) parseText(s string) (reflect.Value, string, error) {
 		panic("config: unsupported field type " + n.typ.String())
 	}
 	return v, "", nil
+}
+
+// minDuration is the shortest value a duration key accepts: its min tag,
+// or MinDuration.
+func (n *node) minDuration() time.Duration {
+	if d, err := time.ParseDuration(n.min); err == nil {
+		return d
+	}
+	return MinDuration
 }
 
 func (n *node) exampleInt() string {

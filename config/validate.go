@@ -15,7 +15,8 @@ import (
 	"github.com/livesync-dev/livesync-dev/connector/mongo"
 )
 
-// MinDuration is the shortest duration any key accepts.
+// MinDuration is the shortest duration a key accepts unless its min tag
+// says otherwise.
 const MinDuration = 100 * time.Millisecond
 
 // DedupeLimit is Ably's idempotent-publish window. A row whose lock lapses
@@ -65,8 +66,8 @@ func (c *Config) checkLeaf(n *node, v reflect.Value, add func(*ValidationError))
 		}
 		add(c.errAt(n.path, fmt.Sprintf("%q is not an allowed value", s), hint))
 	case n.typ == durationType:
-		if d := time.Duration(v.Int()); d < MinDuration {
-			add(c.errAt(n.path, formatDuration(d)+" is too short", "use at least "+formatDuration(MinDuration)))
+		if d, lo := time.Duration(v.Int()), n.minDuration(); d < lo {
+			add(c.errAt(n.path, formatDuration(d)+" is too short", "use at least "+formatDuration(lo)))
 		}
 	case v.Kind() == reflect.Int:
 		if msg, hint := inRange(n, v.Int()); msg != "" {

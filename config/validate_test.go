@@ -32,6 +32,7 @@ func TestFileErrors(t *testing.T) {
 		{"bool quoted", "dashboard:\n  mouse: \"true\"\n", 2, "dashboard.mouse", []string{`"true" is a quoted string, not true or false`}},
 		{"batchSize text", "connector:\n  batchSize: many\n", 2, "connector.batchSize", []string{`"many" is not a whole number`}},
 		{"duration 50ms", "connector:\n  retry:\n    min: 50ms\n", 3, "connector.retry.min", []string{"50ms is too short", "at least 100ms"}},
+		{"completionFlush 5ms", "connector:\n  completionFlush: 5ms\n", 2, "connector.completionFlush", []string{"5ms is too short", "at least 10ms"}},
 		{"duration no unit", "connector:\n  pollInterval: 5\n", 2, "connector.pollInterval", []string{"no unit", "5ms or 5s"}},
 		{"duration text", "dashboard:\n  refresh: soon\n", 2, "dashboard.refresh", []string{"not a duration"}},
 		{"120s rule", "connector:\n  safetyPoll: 2s\n  lockTTL: 100s\n", 3, "connector.lockTTL", []string{"= 132s", "not under 120s", "sum is under 120s"}},
@@ -114,12 +115,12 @@ func TestDefaultIsValid(t *testing.T) {
 }
 
 func TestMinimumDurationsAccepted(t *testing.T) {
-	cfg, err := Load(Source{File: writeFile(t, "connector:\n  pollInterval: 100ms\n  safetyPoll: 100ms\n  lockTTL: 200ms\n  completionFlush: 100ms\n")})
+	cfg, err := Load(Source{File: writeFile(t, "connector:\n  pollInterval: 100ms\n  safetyPoll: 100ms\n  lockTTL: 200ms\n  completionFlush: 10ms\n")})
 	if err != nil {
-		t.Fatalf("100ms durations must load: %v", err)
+		t.Fatalf("100ms durations and a 10ms completionFlush must load: %v", err)
 	}
-	if cfg.Connector.LockTTL.Milliseconds() != 200 {
-		t.Errorf("lockTTL = %v", cfg.Connector.LockTTL)
+	if cfg.Connector.LockTTL.Milliseconds() != 200 || cfg.Connector.CompletionFlush.Milliseconds() != 10 {
+		t.Errorf("lockTTL = %v, completionFlush = %v", cfg.Connector.LockTTL, cfg.Connector.CompletionFlush)
 	}
 }
 

@@ -13,7 +13,7 @@ const header = `# livesync.yaml: configuration of livesync-dev, written by 'live
 # Precedence: built-in defaults < this file < LIVESYNC_* environment variables
 # < command-line flags. A key's variable is its path in upper snake case:
 # connector.pollInterval is LIVESYNC_CONNECTOR_POLL_INTERVAL.
-# Durations take a unit: 100ms, 1s, 2m, 24h (at least 100ms).
+# Durations take a unit: 100ms, 1s, 2m, 24h (at least 100ms; completionFlush 10ms).
 `
 
 // WriteDefault writes the commented default livesync.yaml: every key with

@@ -44,6 +44,11 @@ func (n *Node) completeLoop() {
 	}
 }
 
+// tombstoneCheckInterval is how often an idle node asks whether a higher
+// row exists so that its tombstone can go: at most every 100 ms, however
+// short completionFlush is.
+const tombstoneCheckInterval = 100 * time.Millisecond
+
 // completeOnce completes what is waiting, and deletes this node's old
 // tombstones once a higher row exists.
 func (n *Node) completeOnce(ctx context.Context) error {
@@ -51,9 +56,13 @@ func (n *Node) completeOnce(ctx context.Context) error {
 	acked := n.acked
 	n.acked = nil
 	tombs := n.tombstones
+	checkTombs := len(acked) == 0 && len(tombs) > 0 && !n.opts.RetainProcessed && time.Since(n.tombsCheckedAt) >= tombstoneCheckInterval
+	if checkTombs {
+		n.tombsCheckedAt = time.Now()
+	}
 	n.mu.Unlock()
 	if len(acked) == 0 {
-		if len(tombs) == 0 || n.opts.RetainProcessed {
+		if !checkTombs {
 			return nil
 		}
 		// Only a tombstone: touch the database only when a higher row exists.

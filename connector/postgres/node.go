@@ -43,15 +43,16 @@ type Node struct {
 	fenceReqs  chan fenceRequest // channel workers → fencer
 	fenceHurry chan struct{}     // a worker waits for its prefetch: start the round
 
-	mu         sync.Mutex
-	channels   map[string]*chanState
-	held       int               // rows in memory: queued or awaiting completion
-	acked      []ackedRow        // ACKed rows awaiting completion
-	deferred   bool              // a claim was skipped because held reached the cap
-	tombstones []int64           // rows this node left (or adopted) processed = true
-	members    map[string]bool   // node ids at the last heartbeat; heartbeat-owned
-	dropSeq    uint64            // counts drops of rows from memory
-	lastDrop   map[string]uint64 // channel → dropSeq of its last drop
+	mu             sync.Mutex
+	channels       map[string]*chanState
+	held           int               // rows in memory: queued or awaiting completion
+	acked          []ackedRow        // ACKed rows awaiting completion
+	deferred       bool              // a claim was skipped because held reached the cap
+	tombstones     []int64           // rows this node left (or adopted) processed = true
+	tombsCheckedAt time.Time         // last idle check for a higher row than the tombstones (completeOnce)
+	members        map[string]bool   // node ids at the last heartbeat; heartbeat-owned
+	dropSeq        uint64            // counts drops of rows from memory
+	lastDrop       map[string]uint64 // channel → dropSeq of its last drop
 
 	pgUp, ablyUp, nodesUp, outboxUp atomic.Bool
 	lastFound                       atomic.Int64 // unix ns of the last claim that found rows
