@@ -176,64 +176,20 @@ func (r *mpReader) int() (int64, bool) {
 
 // skip moves past one value of any type.
 func (r *mpReader) skip(depth int) bool {
-	if depth > maxNesting || r.p >= len(r.b) {
+	if depth > maxNesting {
 		return false
 	}
-	c := r.b[r.p]
-	var n int
-	switch {
-	case c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3:
-		r.p++
-		return true
-	case c == 0xcc || c == 0xd0:
-		n = 1
-	case c == 0xcd || c == 0xd1:
-		n = 2
-	case c == 0xca || c == 0xce || c == 0xd2:
-		n = 4
-	case c == 0xcb || c == 0xcf || c == 0xd3:
-		n = 8
-	case c == 0xd4:
-		n = 2
-	case c == 0xd5:
-		n = 3
-	case c == 0xd6:
-		n = 5
-	case c == 0xd7:
-		n = 9
-	case c == 0xd8:
-		n = 17
-	case c == 0xc7 || c == 0xc8 || c == 0xc9:
-		r.p++
-		size := 1 << (c - 0xc7) // ext8, ext16, ext32: 1, 2, 4 length bytes
-		u, ok := r.uintN(size)
-		if !ok || u > uint64(len(r.b)) {
-			return false
-		}
-		_, ok = r.take(int(u) + 1)
-		return ok
-	default:
-		kind, items, ok := r.length()
-		if !ok {
-			return false
-		}
-		switch kind {
-		case 's', 'b':
-			_, ok = r.take(items)
-			return ok
-		case 'm':
-			items *= 2
-		}
-		for i := 0; i < items; i++ {
-			if !r.skip(depth + 1) {
-				return false
-			}
-		}
-		return true
+	next, items, ok := msgpackHead(r.b, r.p)
+	if !ok {
+		return false
 	}
-	r.p++
-	_, ok := r.take(n)
-	return ok
+	r.p = next
+	for i := 0; i < items; i++ {
+		if !r.skip(depth + 1) {
+			return false
+		}
+	}
+	return true
 }
 
 // fastDecodeFrame decodes a frame of the common shape (see above); ok is
