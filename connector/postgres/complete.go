@@ -111,6 +111,9 @@ func (n *Node) completeOnce(ctx context.Context) error {
 
 // finalFlush completes everything acknowledged before the node stops.
 func (n *Node) finalFlush(ctx context.Context) {
+	n.mu.Lock()
+	n.tombsCheckedAt = time.Time{} // a stopping node checks its tombstones whenever it last did
+	n.mu.Unlock()
 	for i := 0; i < 3; i++ {
 		if err := n.completeOnce(ctx); err == nil {
 			return
