@@ -40,7 +40,8 @@ func newBenchCommand() *cobra.Command {
 		Long: "Measure the user's path on a throwaway sandbox in a temporary folder (never your data): `sandbox up`\n" +
 			"(Postgres and the local endpoint) and `connector run` as separate processes of this binary, with\n" +
 			"the default configuration. One run reports: the drain of a --rows backlog over --channels channels\n" +
-			"against the raw claim+delete ceiling of the same database (same batch size, no publishing); commit →\n" +
+			"against the raw claim+delete ceiling of the same database (same batch size, no publishing), the\n" +
+			"same rows published without the database, and the CPU bound the two imply; commit →\n" +
 			"ably-go subscriber latency at --rate single-row transactions per second for --seconds; the\n" +
 			"connector's peak RSS; CPU per process; the connector's histograms. See BENCHMARKS.md.",
 		Args: cobra.NoArgs,
