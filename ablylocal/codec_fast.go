@@ -107,16 +107,7 @@ func (r *mpReader) length() (kind byte, n int, ok bool) {
 
 // str reads a str or nil (as "", like the reflecting decoder).
 func (r *mpReader) str() (string, bool) {
-	kind, n, ok := r.length()
-	switch {
-	case !ok:
-		return "", false
-	case kind == 'n':
-		return "", true
-	case kind != 's':
-		return "", false
-	}
-	s, ok := r.take(n)
+	s, ok := r.key()
 	return string(s), ok
 }
 
