@@ -168,6 +168,27 @@ func (p *Publisher) signalUp() {
 	p.upCh = make(chan struct{})
 }
 
+// AwaitConnected waits until every realtime connection is up (at once in
+// REST batch mode), or ctx ends. The wake-up channel is taken before each
+// check, so the last connection coming up between the check and the wait
+// still wakes it.
+func (p *Publisher) AwaitConnected(ctx context.Context) error {
+	if p.batch != nil {
+		return nil
+	}
+	for {
+		up := p.Reconnected()
+		if p.Connected() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-up:
+		}
+	}
+}
+
 // Reconnected returns a channel that is closed the next time one of the
 // realtime connections becomes CONNECTED (after an outage, or a replaced
 // client). A row whose publish failed because the endpoint was away waits

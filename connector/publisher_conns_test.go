@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"sync"
 	"testing"
@@ -353,4 +354,56 @@ func TestPublisherChannelSendable(t *testing.T) {
 	if !p.ChannelSendable(b) {
 		t.Error("a channel on the other, connected connection reads as not sendable")
 	}
+}
+
+// TestPublisherAwaitConnected: AwaitConnected returns once every
+// connection is CONNECTED, however the connections' arrivals interleave
+// with its check (bench's publish ceiling once waited on a wake-up taken
+// after the last connection came up and timed out with all of them up),
+// and returns ctx's error when they cannot come up.
+func TestPublisherAwaitConnected(t *testing.T) {
+	s, k := startEndpoint(t, "", ablylocal.Options{})
+	for round := 0; round < 20; round++ {
+		p, err := NewPublisher(PublisherOptions{ClientOptions: ablylocal.ClientOptions(s.Addr(), k.String()), Connections: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = p.AwaitConnected(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("round %d: %v with state %s", round, err, p.ConnState())
+		}
+		for i, rt := range p.clients() {
+			if st := rt.Connection.State(); st != ably.ConnectionStateConnected {
+				t.Fatalf("round %d: AwaitConnected returned while connection %d is %s", round, i, st)
+			}
+		}
+		p.Close()
+	}
+
+	// Nothing listens at the address: the wait ends with ctx.
+	dead, err := NewPublisher(PublisherOptions{ClientOptions: ablylocal.ClientOptions(closedAddr(t), k.String()), Connections: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := dead.AwaitConnected(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("AwaitConnected with no endpoint = %v, want context.DeadlineExceeded", err)
+	}
+}
+
+// closedAddr is a 127.0.0.1 address nothing listens on (a port just
+// released).
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
 }

@@ -37,14 +37,13 @@ func publishCeiling(ctx context.Context, p publishParams) (PublishCeiling, error
 		return res, fmt.Errorf("publish ceiling: %w", err)
 	}
 	defer pub.Close()
-	for !pub.Connected() {
-		select {
-		case <-ctx.Done():
-			return res, ctx.Err()
-		case <-pub.Reconnected():
-		case <-time.After(15 * time.Second):
-			return res, fmt.Errorf("publish ceiling: the endpoint's connections did not come up in 15 s (state %s)", pub.ConnState())
-		}
+	upCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	err = pub.AwaitConnected(upCtx)
+	cancel()
+	if err != nil && ctx.Err() == nil {
+		return res, fmt.Errorf("publish ceiling: the endpoint's connections did not come up in 15 s (state %s)", pub.ConnState())
+	} else if err != nil {
+		return res, err
 	}
 	// Each channel gets its share of the rows in order, as a channel's
 	// worker publishes its queue: the next only after the ACK.
@@ -100,3 +99,4 @@ func publishCeiling(ctx context.Context, p publishParams) (PublishCeiling, error
 	res.EndpointCPUSeconds = round(cpuSeconds(p.endpointPID)-ep0, 2)
 	return res, nil
 }
+
