@@ -138,13 +138,8 @@ type benchProgress struct {
 	mu    sync.Mutex
 	w     io.Writer
 	tty   bool
-	phase string
+	phase bench.Phase
 	drawn bool
-}
-
-var benchPhaseText = map[string]string{
-	"sandbox": "starting a throwaway sandbox", "ceiling": "raw claim+delete ceiling",
-	"drain": "draining the backlog", "latency": "latency under load", "cleanup": "removing the sandbox",
 }
 
 func (p *benchProgress) update(u bench.Progress) {
@@ -157,14 +152,14 @@ func (p *benchProgress) update(u bench.Progress) {
 		}
 		p.phase = u.Phase
 		if !p.tty {
-			fmt.Fprintf(p.w, "bench: %s\n", benchPhaseText[u.Phase])
+			fmt.Fprintf(p.w, "bench: %s\n", u.Phase.Title())
 			return
 		}
 	}
 	if !p.tty {
 		return
 	}
-	line := fmt.Sprintf("bench: %-30s", benchPhaseText[u.Phase])
+	line := fmt.Sprintf("bench: %-30s", u.Phase.Title())
 	if u.Total > 0 {
 		const width = 30
 		filled := int(float64(width) * float64(u.Done) / float64(u.Total))

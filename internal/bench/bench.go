@@ -54,8 +54,43 @@ type Options struct {
 
 // Progress is one update: the phase and, where countable, rows done of total.
 type Progress struct {
-	Phase       string
+	Phase       Phase
 	Done, Total int64
+}
+
+// Phase is one step of a bench run, in the order Run takes them.
+type Phase string
+
+// The phases of a run.
+const (
+	PhaseSandbox Phase = "sandbox"
+	PhaseCeiling Phase = "ceiling"
+	PhasePublish Phase = "publish"
+	PhaseDrain   Phase = "drain"
+	PhaseLatency Phase = "latency"
+	PhaseCleanup Phase = "cleanup"
+)
+
+// Phases are every phase, in the order Run takes them.
+var Phases = []Phase{PhaseSandbox, PhaseCeiling, PhasePublish, PhaseDrain, PhaseLatency, PhaseCleanup}
+
+// Title is what a progress display calls the phase.
+func (p Phase) Title() string {
+	switch p {
+	case PhaseSandbox:
+		return "starting a throwaway sandbox"
+	case PhaseCeiling:
+		return "raw claim+delete ceiling"
+	case PhasePublish:
+		return "publish ceiling (no database)"
+	case PhaseDrain:
+		return "draining the backlog"
+	case PhaseLatency:
+		return "latency under load"
+	case PhaseCleanup:
+		return "removing the sandbox"
+	}
+	return string(p)
 }
 
 // Validate refuses values the bench cannot run with, naming the fix.
@@ -90,7 +125,7 @@ func (o Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (o Options) progress(phase string, done, total int64) {
+func (o Options) progress(phase Phase, done, total int64) {
 	if o.Progress != nil {
 		o.Progress(Progress{Phase: phase, Done: done, Total: total})
 	}
@@ -118,10 +153,10 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	defer os.RemoveAll(dir)
 	cleanup := context.WithoutCancel(ctx)
 
-	o.progress("sandbox", 0, 0)
+	o.progress(PhaseSandbox, 0, 0)
 	out, err := runCommand(ctx, o.Executable, dir, "sandbox", "up", "--json")
 	defer func() {
-		o.progress("cleanup", 0, 0)
+		o.progress(PhaseCleanup, 0, 0)
 		dctx, cancel := context.WithTimeout(cleanup, 2*time.Minute)
 		defer cancel()
 		if _, derr := runCommand(dctx, o.Executable, dir, "sandbox", "down", "--purge"); derr != nil && err == nil {
@@ -150,7 +185,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	defer pool.Close()
 
 	// 1. The ceiling: the raw loop on the same database and backlog size.
-	o.progress("ceiling", 0, int64(o.Rows))
+	o.progress(PhaseCeiling, 0, int64(o.Rows))
 	if err := insertBacklog(ctx, pool, "ceil-", o.Rows, o.Channels); err != nil {
 		return nil, err
 	}
@@ -170,21 +205,21 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	res.Drain.CeilingSeconds = round(took.Seconds(), 3)
 	ceilingRate := float64(n) / took.Seconds()
 	res.Drain.CeilingRowsPerSec = round(ceilingRate, 1)
-	o.progress("ceiling", int64(n), int64(o.Rows))
+	o.progress(PhaseCeiling, int64(n), int64(o.Rows))
 
 	// 1b. The publish ceiling: the same rows through the connector's
 	// publisher alone, no database.
-	o.progress("publish", 0, int64(o.Rows))
+	o.progress(PhasePublish, 0, int64(o.Rows))
 	res.Drain.PublishCeiling, err = publishCeiling(ctx, publishParams{pool: pool, ablyAddr: fmt.Sprintf("%s:%d", st.Ably.Host, st.Ably.Port),
 		ablyKey: st.Ably.Key, rows: o.Rows, channels: o.Channels, connections: max(o.Connections, 1), endpointPID: st.Ably.PID,
-		progress: func(done int64) { o.progress("publish", done, int64(o.Rows)) }})
+		progress: func(done int64) { o.progress(PhasePublish, done, int64(o.Rows)) }})
 	if err != nil {
 		return nil, err
 	}
 
 	// 2. The drain: backlog, VACUUM ANALYZE, start the connector, time until
 	// no row is unprocessed.
-	o.progress("drain", 0, int64(o.Rows))
+	o.progress(PhaseDrain, 0, int64(o.Rows))
 	if err := insertBacklog(ctx, pool, "drain-", o.Rows, o.Channels); err != nil {
 		return nil, err
 	}
@@ -212,7 +247,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	if err := prof.startCPU(ctx); err != nil {
 		return nil, err
 	}
-	if err := waitDrained(ctx, pool, conn, int64(o.Rows), func(done int64) { o.progress("drain", done, int64(o.Rows)) }); err != nil {
+	if err := waitDrained(ctx, pool, conn, int64(o.Rows), func(done int64) { o.progress(PhaseDrain, done, int64(o.Rows)) }); err != nil {
 		return nil, err
 	}
 	wall := time.Since(start)
@@ -242,10 +277,10 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	res.Stages = stages("drain", afterDrain, nil)
 
 	// 3. Latency under a steady single-row load, same connector.
-	o.progress("latency", 0, 0)
+	o.progress(PhaseLatency, 0, 0)
 	lat, err := measureLatency(ctx, latencyParams{pool: pool, ablyAddr: fmt.Sprintf("%s:%d", st.Ably.Host, st.Ably.Port),
 		ablyKey: st.Ably.Key, channels: min(o.Channels, latencyChannels), rate: o.Rate, duration: o.Duration,
-		progress: func(done, total int64) { o.progress("latency", done, total) }})
+		progress: func(done, total int64) { o.progress(PhaseLatency, done, total) }})
 	if err != nil {
 		return nil, err
 	}

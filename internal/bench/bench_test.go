@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,20 @@ func TestBenchCommand(t *testing.T) {
 	stdout, stderr, code := run(t, bin, "bench", "--rows", "2000", "--channels", "20", "--seconds", "3", "--rate", "100", "--json", "--profile", profDir, "--set", "connector.batchSize=50", "--set", "connector.ablyConnections=2")
 	if code != 0 {
 		t.Fatalf("bench exit %d\nstderr:\n%s", code, stderr)
+	}
+	// Not a terminal: one line per phase, each named, in Run's order.
+	var shown []string
+	for _, line := range strings.Split(stderr, "\n") {
+		if title, ok := strings.CutPrefix(line, "bench: "); ok {
+			shown = append(shown, title)
+		}
+	}
+	var want []string
+	for _, ph := range bench.Phases {
+		want = append(want, ph.Title())
+	}
+	if !slices.Equal(shown, want) {
+		t.Errorf("progress lines %q, want one per phase: %q", shown, want)
 	}
 	dec := json.NewDecoder(strings.NewReader(stdout))
 	dec.DisallowUnknownFields()

@@ -99,4 +99,3 @@ func publishCeiling(ctx context.Context, p publishParams) (PublishCeiling, error
 	res.EndpointCPUSeconds = round(cpuSeconds(p.endpointPID)-ep0, 2)
 	return res, nil
 }
-
