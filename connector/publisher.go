@@ -59,8 +59,10 @@ type Publisher struct {
 	batch    *restBatcher // REST batch mode instead of conns
 	sends    *handoff     // realtime mode: goroutines that hand messages to ably-go
 
-	upMu sync.Mutex
-	upCh chan struct{} // closed when a connection next becomes CONNECTED
+	upMu  sync.Mutex
+	upCh  chan struct{} // closed when a connection next becomes CONNECTED
+	upsN  int64         // how many times upCh was closed
+	onGap func()        // tests: AwaitConnected calls it between a failed check and its wait
 }
 
 // pubConn is one of the publisher's realtime connections: the client
@@ -166,6 +168,7 @@ func (p *Publisher) signalUp() {
 	defer p.upMu.Unlock()
 	close(p.upCh)
 	p.upCh = make(chan struct{})
+	p.upsN++
 }
 
 // AwaitConnected waits until every realtime connection is up (at once in
@@ -180,6 +183,9 @@ func (p *Publisher) AwaitConnected(ctx context.Context) error {
 		up := p.Reconnected()
 		if p.Connected() {
 			return nil
+		}
+		if p.onGap != nil {
+			p.onGap()
 		}
 		select {
 		case <-ctx.Done():

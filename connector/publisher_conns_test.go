@@ -357,22 +357,43 @@ func TestPublisherChannelSendable(t *testing.T) {
 }
 
 // TestPublisherAwaitConnected: AwaitConnected returns once every
-// connection is CONNECTED, however the connections' arrivals interleave
-// with its check (bench's publish ceiling once waited on a wake-up taken
-// after the last connection came up and timed out with all of them up),
-// and returns ctx's error when they cannot come up.
+// connection is CONNECTED, even when they all come up between its check and
+// its wait (bench's publish ceiling once took its wake-up after the check,
+// missed the last connection's arrival and timed out with every connection
+// up), and returns ctx's error when they cannot come up.
 func TestPublisherAwaitConnected(t *testing.T) {
 	s, k := startEndpoint(t, "", ablylocal.Options{})
-	for round := 0; round < 20; round++ {
-		p, err := NewPublisher(PublisherOptions{ClientOptions: ablylocal.ClientOptions(s.Addr(), k.String()), Connections: 4})
+	const conns = 3
+	gaps := 0
+	for round := 0; round < 10; round++ {
+		p, err := NewPublisher(PublisherOptions{ClientOptions: ablylocal.ClientOptions(s.Addr(), k.String()), Connections: conns})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// In the gap after a check that found a connection down, let every
+		// connection come up and signal it.
+		p.onGap = func() {
+			gaps++
+			for {
+				p.upMu.Lock()
+				n, up := p.upsN, p.upCh
+				p.upMu.Unlock()
+				if n >= conns {
+					return
+				}
+				select {
+				case <-up:
+				case <-time.After(10 * time.Second):
+					t.Errorf("round %d: %d of %d connections signalled they came up", round, n, conns)
+					return
+				}
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		err = p.AwaitConnected(ctx)
 		cancel()
 		if err != nil {
-			t.Fatalf("round %d: %v with state %s", round, err, p.ConnState())
+			t.Fatalf("round %d: %v with state %s (every connection came up in the gap before the wait)", round, err, p.ConnState())
 		}
 		for i, rt := range p.clients() {
 			if st := rt.Connection.State(); st != ably.ConnectionStateConnected {
@@ -380,6 +401,9 @@ func TestPublisherAwaitConnected(t *testing.T) {
 			}
 		}
 		p.Close()
+	}
+	if gaps == 0 {
+		t.Fatal("every connection was up before AwaitConnected first checked: the gap was never exercised")
 	}
 
 	// Nothing listens at the address: the wait ends with ctx.
