@@ -54,7 +54,39 @@ type OutboxFenceParams struct {
 // read, so a fence round with nothing to extend writes nothing and waits
 // for no WAL flush. Both parts run in one statement on one snapshot: a
 // row is either extended or read, never both.
+//
+// A row another transaction of the node extends while the statement runs
+// (the heartbeat's OutboxExtend of queued rows) can be neither: the UPDATE
+// re-checks it after that transaction commits and finds nothing left to
+// extend, while the read part still sees its old version. So rows missing
+// from the answer are asked about once more, on a new snapshot; only rows
+// missing twice are reported lost.
 func (s *Store) OutboxFence(ctx context.Context, p OutboxFenceParams) (map[int64]time.Duration, error) {
+	left := make(map[int64]time.Duration, len(p.IDs))
+	if err := s.fenceRound(ctx, p, p.IDs, left); err != nil {
+		return nil, err
+	}
+	if len(left) == len(p.IDs) {
+		return left, nil
+	}
+	var missing []int64
+	for _, id := range p.IDs {
+		if _, ok := left[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return left, nil // ids held duplicates
+	}
+	if err := s.fenceRound(ctx, p, missing, left); err != nil {
+		return nil, err
+	}
+	return left, nil
+}
+
+// fenceRound runs the fence statement for ids, adding each row it confirms
+// to left.
+func (s *Store) fenceRound(ctx context.Context, p OutboxFenceParams, ids []int64, left map[int64]time.Duration) error {
 	rows, err := s.pool.Query(ctx, fmt.Sprintf(`WITH ext AS (
   UPDATE %[1]s SET lock_expiry = %[2]s + $3::bigint * interval '1 microsecond'
   WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2 AND NOT processed
@@ -65,20 +97,19 @@ UNION ALL
 SELECT sequence_id, (extract(epoch FROM lock_expiry - %[2]s) * 1000000)::bigint FROM %[1]s
 WHERE sequence_id = ANY($1::bigint[]) AND locked_by = $2 AND NOT processed
   AND lock_expiry >= %[2]s + $4::bigint * interval '1 microsecond'`, s.outbox, sqlNow),
-		p.IDs, p.Node, p.LockTTL.Microseconds(), p.ExtendBelow.Microseconds())
+		ids, p.Node, p.LockTTL.Microseconds(), p.ExtendBelow.Microseconds())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	left := make(map[int64]time.Duration, len(p.IDs))
 	for rows.Next() {
 		var id, us int64
 		if err := rows.Scan(&id, &us); err != nil {
-			return nil, err
+			return err
 		}
 		left[id] = time.Duration(us) * time.Microsecond
 	}
-	return left, rows.Err()
+	return rows.Err()
 }
 
 // OutboxReleaseParams say which locks to drop.
