@@ -62,7 +62,7 @@ type Publisher struct {
 	upMu  sync.Mutex
 	upCh  chan struct{} // closed when a connection next becomes CONNECTED
 	upsN  int64         // how many times upCh was closed
-	onGap func()        // tests: AwaitConnected calls it between a failed check and its wait
+	onGap func()        // tests: awaitUp calls it between a failed check and its wait
 }
 
 // pubConn is one of the publisher's realtime connections: the client
@@ -172,16 +172,26 @@ func (p *Publisher) signalUp() {
 }
 
 // AwaitConnected waits until every realtime connection is up (at once in
-// REST batch mode), or ctx ends. The wake-up channel is taken before each
-// check, so the last connection coming up between the check and the wait
-// still wakes it.
+// REST batch mode), or ctx ends.
 func (p *Publisher) AwaitConnected(ctx context.Context) error {
 	if p.batch != nil {
 		return nil
 	}
+	return p.awaitUp(ctx, p.Connected)
+}
+
+// AwaitChannelSendable waits until ChannelSendable(channel), or ctx ends.
+func (p *Publisher) AwaitChannelSendable(ctx context.Context, channel string) error {
+	return p.awaitUp(ctx, func() bool { return p.ChannelSendable(channel) })
+}
+
+// awaitUp waits until ready() holds, checking again each time a connection
+// comes up. The wake-up channel is taken before each check, so a
+// connection coming up between the check and the wait still wakes it.
+func (p *Publisher) awaitUp(ctx context.Context, ready func() bool) error {
 	for {
 		up := p.Reconnected()
-		if p.Connected() {
+		if ready() {
 			return nil
 		}
 		if p.onGap != nil {

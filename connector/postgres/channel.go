@@ -434,25 +434,13 @@ func (n *Node) retryWait(wait time.Duration, channel string, code int) {
 	if sendable && code == codeChannelState {
 		return
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	for !sendable {
-		up := n.pub.Reconnected() // taken before the check: a return after it still wakes us
-		if n.pub.ChannelSendable(channel) {
-			return
-		}
-		select {
-		case <-t.C:
-			return
-		case <-up:
-		case <-n.runCtx.Done():
-			return
-		}
+	ctx, cancel := context.WithTimeout(n.runCtx, wait)
+	defer cancel()
+	if !sendable {
+		_ = n.pub.AwaitChannelSendable(ctx, channel) // back, or the backoff ended
+		return
 	}
-	select {
-	case <-t.C:
-	case <-n.runCtx.Done():
-	}
+	<-ctx.Done()
 }
 
 // codeChannelState is ably-go's "channel operation failed (invalid channel

@@ -40,10 +40,11 @@ func publishCeiling(ctx context.Context, p publishParams) (PublishCeiling, error
 	upCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	err = pub.AwaitConnected(upCtx)
 	cancel()
-	if err != nil && ctx.Err() == nil {
+	if err != nil {
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
 		return res, fmt.Errorf("publish ceiling: the endpoint's connections did not come up in 15 s (state %s)", pub.ConnState())
-	} else if err != nil {
-		return res, err
 	}
 	// Each channel gets its share of the rows in order, as a channel's
 	// worker publishes its queue: the next only after the ACK.
