@@ -184,6 +184,13 @@ func (s *stalledSub) recoverAfterStall(t *testing.T, channels []string, committe
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for _, ch := range channels {
+		// untilAttach needs the channel ATTACHED at the call: a further
+		// reconnect after the settled state above puts it back to ATTACHING
+		// for a moment (seen on a loaded CI host), so wait for the attach as
+		// an app would (at once when it is attached).
+		if err := s.rt.Channels.Get(ch).Attach(ctx); err != nil {
+			t.Fatalf("attach %s before history: %v", ch, err)
+		}
 		req, err := s.rt.Channels.Get(ch).HistoryUntilAttach(ably.HistoryWithLimit(1000))
 		if err != nil {
 			t.Fatalf("history until attach on %s: %v", ch, err)
